@@ -1,0 +1,46 @@
+//! Errors of the use cases, each with a stable code and the HTTP status it maps to.
+
+use zonegate_domain::FieldErrors;
+use zonegate_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input has problems; every one is listed.
+    #[error("invalid input: {0}")]
+    Invalid(FieldErrors),
+    /// Another document was recorded under the same (declarant, reference).
+    #[error("declaration `{reference}` of `{declarant}` was recorded before with other content (id {existing_id})")]
+    Conflict { declarant: String, reference: String, existing_id: i64 },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+    /// Stored data cannot be read back: a broken invariant, never the user's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid",
+            AppError::Conflict { .. } => "conflict",
+            AppError::NotFound { .. } => "not_found",
+            AppError::Store(StoreError::NotFound) => "not_found",
+            AppError::Store(_) => "storage",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> AppError {
+        AppError::NotFound { what: what.into() }
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(errors: FieldErrors) -> AppError {
+        AppError::Invalid(errors)
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

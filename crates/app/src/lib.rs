@@ -1,0 +1,499 @@
+//! The use cases of zonegate, in domain terms: the one boundary that HTTP and the CLI adapt.
+//!
+//! The flow of a submission: parse the document at the edge (every problem at once) → assess against the
+//! policy book in force on `declared_on` (pure) → record the declaration, its assessment and an event in one
+//! transaction, idempotently under (declarant, reference). Time comes from a [`Clock`] the caller provides.
+
+pub mod error;
+pub mod hs_search;
+pub mod rows;
+
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use zonegate_domain::{money::fen_string, Declaration, FieldError, FieldErrors, HsCode, Party};
+use zonegate_policy::defaults::{self, PolicyRows};
+use zonegate_policy::{assess, Assessment, ListEntry, PolicyBook};
+use zonegate_store::{DeclarationFilter, NewDeclaration, PartyRecord, Store, StoredDeclaration, SubmitOutcome};
+use zonegate_wire::assessment::AssessmentJson;
+use zonegate_wire::parties::PartyJson;
+
+pub use error::{AppError, AppResult};
+pub use zonegate_store::{ChainReport, Page};
+
+/// Where the current time comes from: the system clock in production, a fixed one in tests.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that always says the same time.
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// Author recorded on rows the platform writes itself.
+pub const SEED_AUTHOR: &str = "zonegate-seed";
+
+/// How a submission ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// Recorded now.
+    Created(Value),
+    /// Recorded before with the same content: the first result.
+    Repeat(Value),
+}
+
+impl Submitted {
+    pub fn body(&self) -> &Value {
+        match self {
+            Submitted::Created(body) | Submitted::Repeat(body) => body,
+        }
+    }
+}
+
+/// A prepared submission: the parsed document and its assessment, not yet recorded.
+pub struct Prepared {
+    pub record: NewDeclaration,
+}
+
+/// Filters of a declaration listing, as the API takes them.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub flow: Option<String>,
+    pub declarant: Option<String>,
+    pub declared_from: Option<NaiveDate>,
+    pub declared_to: Option<NaiveDate>,
+    pub treatment: Option<String>,
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+impl ListQuery {
+    /// Every problem with the filters: unknown flow or treatment, a limit outside 1..=500, an empty range.
+    pub fn validate(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        if let Some(flow) = &self.flow {
+            if zonegate_domain::Flow::parse(flow).is_none() {
+                errors.add("choice", "flow", format!("`{flow}` is not one of {}", zonegate_domain::Flow::expected()));
+            }
+        }
+        if let Some(treatment) = &self.treatment {
+            if zonegate_policy::Treatment::parse(treatment).is_none() {
+                errors.add("choice", "treatment", format!("`{treatment}` is not a treatment"));
+            }
+        }
+        let limit = self.limit.unwrap_or(PAGE_SIZE_DEFAULT);
+        if limit == 0 || limit > zonegate_store::PAGE_SIZE_MAX {
+            errors.add("range", "limit", format!("`{limit}` is outside 1..={}", zonegate_store::PAGE_SIZE_MAX));
+        }
+        if let (Some(from), Some(to)) = (self.declared_from, self.declared_to) {
+            if from > to {
+                errors.add("range", "declared_from", format!("{from} is after declared_to {to}"));
+            }
+        }
+        errors
+    }
+}
+
+/// Default page size of listings.
+pub const PAGE_SIZE_DEFAULT: u32 = 50;
+
+struct State {
+    book: Arc<PolicyBook>,
+    parties: HashMap<String, Party>,
+}
+
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    state: RwLock<State>,
+}
+
+fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
+    clock.now().trunc_subsecs(6)
+}
+
+impl App {
+    /// Opens the app over a store. A store that has never held policy data is seeded with the shipped data.
+    pub async fn open(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppResult<App> {
+        if store.policy_row_count().await? == 0 {
+            let shipped =
+                defaults::shipped_rows().map_err(|e| AppError::Internal(format!("shipped data is invalid: {e}")))?;
+            let at = now_micros(clock.as_ref());
+            store.append_policy_rows(rows::to_store_rows(&shipped, SEED_AUTHOR, at), SEED_AUTHOR, at).await?;
+            tracing::info!(rows = shipped.len(), "seeded the store with the shipped policy data");
+        }
+        let app = App {
+            store,
+            clock,
+            state: RwLock::new(State { book: Arc::new(PolicyBook::default()), parties: HashMap::new() }),
+        };
+        app.reload().await?;
+        Ok(app)
+    }
+
+    /// Rebuilds the in-memory policy book and party index from the store.
+    pub async fn reload(&self) -> AppResult<()> {
+        let mut policy = PolicyRows::default();
+        for kind in rows::KINDS {
+            let stored = self.store.policy_rows(kind).await?;
+            rows::from_store_rows(kind, &stored, &mut policy).map_err(AppError::Internal)?;
+        }
+        let book = Arc::new(policy.to_book());
+        let mut parties = HashMap::new();
+        let mut after = None;
+        loop {
+            let page = self.store.list_parties(after.clone(), zonegate_store::PAGE_SIZE_MAX).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.uscc.clone());
+            for record in &page {
+                let party = decode_party(record)?;
+                parties.insert(record.uscc.clone(), party);
+            }
+        }
+        let mut state = self.state.write().map_err(|_| AppError::Internal("state lock poisoned".into()))?;
+        *state = State { book, parties };
+        Ok(())
+    }
+
+    pub fn book(&self) -> Arc<PolicyBook> {
+        self.state.read().map(|s| s.book.clone()).unwrap_or_default()
+    }
+
+    fn party(&self, uscc: &str) -> Option<Party> {
+        self.state.read().ok().and_then(|s| s.parties.get(uscc).cloned())
+    }
+
+    /// Loads the demo data: illustrative list entries, exchange rates and enterprises. Safe to repeat.
+    pub async fn load_demo(&self) -> AppResult<usize> {
+        let mut added = 0;
+        if self.party("91440400MA4UJ0J57H").is_none() {
+            let demo = defaults::demo_rows().map_err(|e| AppError::Internal(format!("demo data is invalid: {e}")))?;
+            let at = now_micros(self.clock.as_ref());
+            self.store.append_policy_rows(rows::to_store_rows(&demo, "zonegate-demo", at), "zonegate-demo", at).await?;
+            let parties: Value =
+                serde_json::from_str(defaults::DEMO_PARTIES).map_err(|e| AppError::Internal(e.to_string()))?;
+            for party in zonegate_wire::parties::parse_parties(&parties)? {
+                self.put_party(&party).await?;
+                added += 1;
+            }
+            self.reload().await?;
+        }
+        Ok(added)
+    }
+
+    /// Assesses a document without recording it.
+    pub fn assess_document(&self, document: &Value) -> AppResult<(Declaration, Assessment)> {
+        let book = self.book();
+        let declaration = parse_declaration(&book, document)?;
+        let declarant = self.party(declaration.declarant.as_str());
+        let importer = self.party(declaration.importer.as_str());
+        let assessment = assess(&book, &declaration, declarant.as_ref(), importer.as_ref())?;
+        Ok((declaration, assessment))
+    }
+
+    /// Parses and assesses, producing the record to store.
+    pub fn prepare(&self, document: &Value) -> AppResult<Prepared> {
+        let (declaration, assessment) = self.assess_document(document)?;
+        let assessment_json = serde_json::to_string(&AssessmentJson::new(&declaration, &assessment))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let payable_fen = fen_to_i64(assessment.totals.payable_cny);
+        let record = NewDeclaration {
+            declarant: declaration.declarant.to_string(),
+            reference: declaration.reference.to_string(),
+            zone: declaration.zone.as_str().to_owned(),
+            flow: declaration.flow.as_str().to_owned(),
+            declared_on: declaration.declared_on,
+            treatments: assessment.treatments().iter().map(|t| t.as_str().to_owned()).collect(),
+            channel: assessment.channel.as_str().to_owned(),
+            payable_fen,
+            document_sha256: zonegate_wire::document_sha256(document),
+            document_json: zonegate_wire::canonical_json(document),
+            assessment_json,
+            recorded_at: now_micros(self.clock.as_ref()),
+        };
+        Ok(Prepared { record })
+    }
+
+    /// Submits a declaration: assessed and recorded once under (declarant, reference).
+    pub async fn submit(&self, document: &Value) -> AppResult<Submitted> {
+        match self.prepare(document) {
+            Ok(prepared) => self.record(prepared).await,
+            // A repeat of a recorded document gets its first result even if today's data would now refuse
+            // it (a party or a list changed since): look it up before reporting the problems.
+            Err(AppError::Invalid(errors)) => match key_of(document) {
+                Some((declarant, reference)) => match self.store.find_declaration(&declarant, &reference).await {
+                    Ok(existing) => self.repeat_or_conflict(existing, document),
+                    Err(zonegate_store::StoreError::NotFound) => Err(AppError::Invalid(errors)),
+                    Err(error) => Err(error.into()),
+                },
+                None => Err(AppError::Invalid(errors)),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    fn repeat_or_conflict(&self, existing: StoredDeclaration, document: &Value) -> AppResult<Submitted> {
+        if existing.document_sha256 == zonegate_wire::document_sha256(document) {
+            Ok(Submitted::Repeat(response_body(&existing)?))
+        } else {
+            Err(AppError::Conflict {
+                declarant: existing.declarant,
+                reference: existing.reference,
+                existing_id: existing.id,
+            })
+        }
+    }
+
+    /// Records a prepared submission.
+    pub async fn record(&self, prepared: Prepared) -> AppResult<Submitted> {
+        match self.store.submit_declaration(prepared.record).await? {
+            SubmitOutcome::Created(stored) => {
+                tracing::debug!(declaration.id = stored.id, declaration.flow = %stored.flow, "declaration recorded");
+                Ok(Submitted::Created(response_body(&stored)?))
+            }
+            SubmitOutcome::Repeat(stored) => Ok(Submitted::Repeat(response_body(&stored)?)),
+            SubmitOutcome::Conflict(stored) => Err(AppError::Conflict {
+                declarant: stored.declarant,
+                reference: stored.reference,
+                existing_id: stored.id,
+            }),
+        }
+    }
+
+    pub async fn get_declaration(&self, id: i64) -> AppResult<Value> {
+        match self.store.get_declaration(id).await {
+            Ok(stored) => declaration_body(&stored),
+            Err(zonegate_store::StoreError::NotFound) => Err(AppError::not_found(format!("declaration {id}"))),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub async fn list_declarations(&self, query: ListQuery) -> AppResult<(Vec<Value>, Option<i64>)> {
+        let errors = query.validate();
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let limit = query.limit.unwrap_or(PAGE_SIZE_DEFAULT);
+        let filter = DeclarationFilter {
+            flow: query.flow,
+            declarant: query.declarant,
+            declared_from: query.declared_from,
+            declared_to: query.declared_to,
+            treatment: query.treatment,
+            after: query.after,
+            limit,
+        };
+        let page = self.store.list_declarations(filter).await?;
+        let items = page.items.iter().map(summary_body).collect();
+        Ok((items, page.next_after))
+    }
+
+    /// Records a party (a new version if it exists).
+    pub async fn put_party(&self, party: &Party) -> AppResult<()> {
+        let body =
+            serde_json::to_string(&PartyJson::from_party(party)).map_err(|e| AppError::Internal(e.to_string()))?;
+        let record = PartyRecord {
+            uscc: party.uscc.to_string(),
+            name: party.name.clone(),
+            body_json: body,
+            recorded_at: now_micros(self.clock.as_ref()),
+        };
+        self.store.put_party(record).await?;
+        if let Ok(mut state) = self.state.write() {
+            state.parties.insert(party.uscc.to_string(), party.clone());
+        }
+        Ok(())
+    }
+
+    pub fn get_party(&self, uscc: &str) -> AppResult<Party> {
+        self.party(uscc).ok_or_else(|| AppError::not_found(format!("enterprise `{uscc}`")))
+    }
+
+    pub fn list_parties(&self) -> Vec<Party> {
+        let mut parties: Vec<Party> =
+            self.state.read().map(|s| s.parties.values().cloned().collect()).unwrap_or_default();
+        parties.sort_by(|a, b| a.uscc.cmp(&b.uscc));
+        parties
+    }
+
+    /// Appends policy rows (list entries, tariff lines, rates) and makes them effective at once.
+    pub async fn append_policy(&self, rows: PolicyRows, author: &str) -> AppResult<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let at = now_micros(self.clock.as_ref());
+        let count = rows.len();
+        self.store.append_policy_rows(rows::to_store_rows(&rows, author, at), author, at).await?;
+        self.reload().await?;
+        Ok(count)
+    }
+
+    /// Appends zone list entries after checking each (zone known, list known, item fits the list).
+    pub async fn add_list_entries(&self, entries: Vec<ListEntry>, author: &str) -> AppResult<usize> {
+        let book = self.book();
+        let zones = book.zones();
+        let mut errors = FieldErrors::default();
+        for (index, entry) in entries.iter().enumerate() {
+            if !zones.contains(&entry.zone.as_str()) {
+                errors.add("zone_unknown", format!("[{index}].zone"), format!("zone `{}` has no profile", entry.zone));
+            }
+            for (code, field, message) in entry.problems() {
+                errors.add(code, format!("[{index}].{field}"), message);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        self.append_policy(PolicyRows { lists: entries, ..PolicyRows::default() }, author).await
+    }
+
+    /// Verifies the event hash chain from the first event.
+    pub async fn verify(&self) -> AppResult<ChainReport> {
+        Ok(self.store.verify_chain().await?)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        now_micros(self.clock.as_ref())
+    }
+
+    /// A tariff line as in force on a date, with the VAT and consumption-tax rows that may apply.
+    pub fn tariff_line(&self, hs: &str, date: NaiveDate) -> AppResult<Value> {
+        let code = HsCode::parse(hs).map_err(|e| FieldErrors::from(FieldError::new(e.code, "hs", e.message)))?;
+        let book = self.book();
+        let line = book
+            .tariff
+            .line(&code, date)
+            .ok_or_else(|| AppError::not_found(format!("tariff line `{code}` on {date}")))?;
+        let since = book.tariff.lines.in_force_since(code.as_str(), date).map(|(from, _)| from.to_string());
+        let vat = book.tariff.vat_row(&code, date);
+        let ct: Vec<Value> = book
+            .tariff
+            .ct_candidates(&code, date)
+            .iter()
+            .map(|row| json!({ "id": row.id, "rate": row.rate().to_string(), "condition": row.condition.map(|c| format!("{c:?}")), "suspended": row.suspended }))
+            .collect();
+        let hs6 = hs_search::lookup(&code.as_str()[..6]).map(|e| e.description.clone());
+        Ok(json!({
+            "hs": code.as_str(),
+            "name": line.name,
+            "description_hs2022": hs6,
+            "effective_from": since,
+            "as_of": date.to_string(),
+            "mfn_rate": line.mfn.map(|r| r.to_string()),
+            "general_rate": line.general.map(|r| r.to_string()),
+            "provisional_rate": line.provisional.map(|r| r.to_string()),
+            "ex_line": line.ex_line,
+            "vat_rate": vat.map(|v| v.rate_pct.normalize().to_string()),
+            "vat_row": vat.map(|v| v.id.clone()),
+            "consumption_tax_rows": ct,
+        }))
+    }
+}
+
+fn fen_to_i64(amount: rust_decimal::Decimal) -> i64 {
+    let fen = zonegate_domain::round_fen(amount) * rust_decimal::Decimal::ONE_HUNDRED;
+    i64::try_from(fen.trunc().mantissa() / 10i128.pow(fen.trunc().scale())).unwrap_or(i64::MAX)
+}
+
+fn key_of(document: &Value) -> Option<(String, String)> {
+    let declarant = document.get("declarant")?.as_str()?;
+    let reference = document.get("reference")?.as_str()?;
+    Some((declarant.to_owned(), reference.to_owned()))
+}
+
+/// Parses a declaration; on failure also reports tariff lines unknown to the book, so every problem comes
+/// back at once.
+pub fn parse_declaration(book: &PolicyBook, document: &Value) -> Result<Declaration, FieldErrors> {
+    zonegate_wire::declaration::parse(document).map_err(|mut errors| {
+        let date = document
+            .get("declared_on")
+            .and_then(Value::as_str)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        for (index, hs) in zonegate_wire::declaration::hs_codes(document) {
+            // Without a valid date, a line is unknown only if no version of it was ever recorded.
+            let known = match date {
+                Some(date) => book.tariff.line(&hs, date).is_some(),
+                None => book.tariff.lines.contains_key(hs.as_str()),
+            };
+            if !known {
+                let when = date.map(|d| format!(" in force on {d}")).unwrap_or_default();
+                errors.add(
+                    "hs_unknown",
+                    format!("items[{index}].hs"),
+                    format!("tariff line `{hs}` is not in the schedule{when}"),
+                );
+            }
+        }
+        errors
+    })
+}
+
+fn decode_party(record: &PartyRecord) -> AppResult<Party> {
+    let json: PartyJson = serde_json::from_str(&record.body_json)
+        .map_err(|e| AppError::Internal(format!("stored party `{}`: {e}", record.uscc)))?;
+    let mut errors = FieldErrors::default();
+    json.to_party("", &mut errors)
+        .ok_or_else(|| AppError::Internal(format!("stored party `{}` is invalid: {errors}", record.uscc)))
+}
+
+fn response_body(stored: &StoredDeclaration) -> AppResult<Value> {
+    let mut body: Value = serde_json::from_str(&stored.assessment_json)
+        .map_err(|e| AppError::Internal(format!("stored assessment {}: {e}", stored.id)))?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert("id".into(), json!(stored.id));
+        object.insert(
+            "recorded_at".into(),
+            json!(stored.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        );
+    }
+    Ok(body)
+}
+
+fn declaration_body(stored: &StoredDeclaration) -> AppResult<Value> {
+    let assessment = response_body(stored)?;
+    let document: Value = serde_json::from_str(&stored.document_json)
+        .map_err(|e| AppError::Internal(format!("stored document {}: {e}", stored.id)))?;
+    Ok(json!({
+        "id": stored.id,
+        "declarant": stored.declarant,
+        "reference": stored.reference,
+        "recorded_at": stored.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "document_sha256": stored.document_sha256,
+        "declaration": document,
+        "assessment": assessment,
+    }))
+}
+
+fn summary_body(stored: &StoredDeclaration) -> Value {
+    json!({
+        "id": stored.id,
+        "declarant": stored.declarant,
+        "reference": stored.reference,
+        "zone": stored.zone,
+        "flow": stored.flow,
+        "declared_on": stored.declared_on.to_string(),
+        "treatments": stored.treatments,
+        "channel": stored.channel,
+        "payable_cny": fen_string(rust_decimal::Decimal::new(stored.payable_fen, 2)),
+        "recorded_at": stored.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+}

@@ -1,0 +1,271 @@
+//! `zonegate`: the one binary. It parses the command line, sets up logging, opens the store the user picked
+//! (embedded SQLite by default, PostgreSQL for scale) and hands over to the app, the server or the bench.
+
+mod bench;
+mod offline;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use zonegate_app::{App, SystemClock};
+use zonegate_store::Store;
+
+/// The embedded database used when none is named.
+const DEFAULT_DATABASE: &str = "zonegate-data/zonegate.db";
+
+#[derive(Parser)]
+#[command(name = "zonegate", version, about = "Customs supervision for special zones under separated-line management")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DatabaseArgs {
+    /// A SQLite file path, or a `postgres://` URL.
+    #[arg(long, env = "ZONEGATE_DATABASE", default_value = DEFAULT_DATABASE)]
+    database: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Address to listen on.
+        #[arg(long, env = "ZONEGATE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Also load the demo enterprises, lists and exchange rates.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the HTTP API on the embedded database with the Hengqin profile and demo data loaded.
+    Demo {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long, env = "ZONEGATE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Assess a declaration offline on the shipped data and print the assessment JSON (exit 2 if invalid).
+    Assess {
+        /// The declaration JSON file, or `-` for standard input.
+        file: String,
+        /// Parties the data does not know, as a JSON array (interchange.md §1.1).
+        #[arg(long)]
+        parties: Option<PathBuf>,
+    },
+    /// Import policy data into the store.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Recompute the event hash chain and report whether it is intact (exit 1 if not).
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Measure assessment and durable submission throughput.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A tariff file of the `china_2026` layout; its rows take effect on `--effective-from`.
+    Tariff {
+        file: PathBuf,
+        #[arg(long)]
+        effective_from: chrono::NaiveDate,
+        #[arg(long, default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Zone list entries (`zone, list, item, effective_from, active, note`).
+    Lists {
+        file: PathBuf,
+        #[arg(long, default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// VAT rows, consumption-tax rows or monthly exchange rates (CSV; the header tells which).
+    Rates {
+        file: PathBuf,
+        #[arg(long, default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Enterprises, as a JSON array (interchange.md §1.1).
+    Parties {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZONEGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("ZONEGATE_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Opens the store named by `database`: a `postgres://` URL or a SQLite file (its folder is created).
+pub async fn open_store(database: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        let store = zonegate_store_pg::PgStore::connect(database).await.context("cannot open the PostgreSQL store")?;
+        return Ok(Arc::new(store));
+    }
+    let path = Path::new(database.strip_prefix("sqlite://").unwrap_or(database));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
+    }
+    let store = zonegate_store_sqlite::SqliteStore::open(path)
+        .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+async fn open_app(database: &DatabaseArgs) -> anyhow::Result<Arc<App>> {
+    let store = open_store(&database.database).await?;
+    Ok(Arc::new(App::open(store, Arc::new(SystemClock)).await.context("cannot open the platform")?))
+}
+
+async fn serve(app: Arc<App>, addr: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "zonegate is listening on http://{local}/  (API under /v1, OpenAPI at /openapi.json, metrics at /metrics)"
+    );
+    zonegate_server::serve(app, zonegate_server::ServerConfig::standard(), listener).await?;
+    Ok(())
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { database, addr, demo } => {
+            let app = open_app(&database).await?;
+            if demo {
+                app.load_demo().await?;
+            }
+            serve(app, &addr).await?;
+        }
+        Command::Demo { database, addr } => {
+            let app = open_app(&database).await?;
+            let added = app.load_demo().await?;
+            println!("demo data loaded into {} ({added} enterprises added)", database.database);
+            serve(app, &addr).await?;
+        }
+        Command::Assess { file, parties } => return offline::assess(&file, parties.as_deref()),
+        Command::Import { what } => import(what).await?,
+        Command::Verify { database } => {
+            let app = open_app(&database).await?;
+            match app.verify().await {
+                Ok(report) => println!("chain intact: {} events, head {}", report.events, report.head_hash),
+                Err(error) => {
+                    eprintln!("chain verification failed: {error}");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Command::Bench(args) => bench::run(args).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_errors(errors: &zonegate_domain::FieldErrors) {
+    println!("{}", zonegate_wire::errors::envelope(errors));
+}
+
+async fn import(what: ImportCommand) -> anyhow::Result<()> {
+    use zonegate_policy::defaults::PolicyRows;
+    let (count, database) = match what {
+        ImportCommand::Tariff { file, effective_from, author, database } => {
+            let rows = zonegate_tariff::import::tariff_lines(&read_text(&file)?, effective_from).map_err(|e| {
+                print_errors(&e);
+                anyhow::anyhow!("{} problems in {}", e.len(), file.display())
+            })?;
+            let app = open_app(&database).await?;
+            (app.append_policy(PolicyRows { tariff_lines: rows, ..PolicyRows::default() }, &author).await?, database)
+        }
+        ImportCommand::Lists { file, author, database } => {
+            let entries = zonegate_policy::defaults::list_entries(&read_text(&file)?).map_err(|e| {
+                print_errors(&e);
+                anyhow::anyhow!("{} problems in {}", e.len(), file.display())
+            })?;
+            let app = open_app(&database).await?;
+            (app.add_list_entries(entries, &author).await?, database)
+        }
+        ImportCommand::Rates { file, author, database } => {
+            let text = read_text(&file)?;
+            let header = text.lines().next().unwrap_or("");
+            let fail = |e: zonegate_domain::FieldErrors| {
+                print_errors(&e);
+                anyhow::anyhow!("{} problems in {}", e.len(), file.display())
+            };
+            let rows = if header.contains("cny_per_unit") {
+                PolicyRows {
+                    exchange_rates: zonegate_tariff::import::exchange_rate_rows(&text).map_err(fail)?,
+                    ..PolicyRows::default()
+                }
+            } else if header.contains("measure") {
+                PolicyRows {
+                    consumption_tax: zonegate_tariff::import::consumption_tax_rows(&text).map_err(fail)?,
+                    ..PolicyRows::default()
+                }
+            } else if header.contains("rate_pct") {
+                PolicyRows { vat: zonegate_tariff::import::vat_rows(&text).map_err(fail)?, ..PolicyRows::default() }
+            } else {
+                bail!("{}: the header is not that of a VAT, consumption-tax or exchange-rate file", file.display());
+            };
+            let app = open_app(&database).await?;
+            (app.append_policy(rows, &author).await?, database)
+        }
+        ImportCommand::Parties { file, database } => {
+            let value: serde_json::Value =
+                serde_json::from_str(&read_text(&file)?).with_context(|| format!("{} is not JSON", file.display()))?;
+            let parties = zonegate_wire::parties::parse_parties(&value).map_err(|e| {
+                print_errors(&e);
+                anyhow::anyhow!("{} problems in {}", e.len(), file.display())
+            })?;
+            let app = open_app(&database).await?;
+            for party in &parties {
+                app.put_party(party).await?;
+            }
+            (parties.len(), database)
+        }
+    };
+    println!("imported {count} rows into {}", database.database);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("zonegate: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("zonegate: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

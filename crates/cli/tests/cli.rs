@@ -1,0 +1,134 @@
+//! The `zonegate` binary as a user runs it: offline assessment with its exit codes, imports, and `verify`
+//! catching a tampered event.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn zonegate() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zonegate"));
+    command.env("ZONEGATE_LOG", "warn").env_remove("ZONEGATE_DATABASE");
+    command
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn assess_prints_the_assessment_and_exits_zero() {
+    let output = zonegate().arg("assess").arg(examples().join("second_line_out.json")).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let body = json(&output);
+    assert_eq!(body["reference"], "HQ-2026-000200");
+    assert_eq!(body["items"][0]["treatment"], "zero_value_added_duty");
+    assert_eq!(body["items"][0]["duty_cny"], "0.00");
+    assert_eq!(body["items"][0]["consumption_tax_cny"], "28235.29");
+    assert_eq!(body["items"][1]["treatment"], "taxed");
+    assert_eq!(body["items"][1]["consumption_tax_cny"], "18157.89");
+    // 28,235.29 + 24,470.59 + 45,000.00 + 18,157.89 + 47,210.53
+    assert_eq!(body["totals"]["payable_cny"], "163074.30");
+    assert_eq!(body["waived"], serde_json::json!([]));
+}
+
+#[test]
+fn assess_reads_standard_input() {
+    let document = std::fs::read(examples().join("first_line_in.json")).unwrap();
+    let mut child = zonegate().args(["assess", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&document).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let body = json(&output);
+    assert_eq!(body["items"][0]["treatment"], "exempt");
+    assert_eq!(body["items"][1]["treatment"], "bonded");
+}
+
+#[test]
+fn invalid_input_prints_every_error_and_exits_two() {
+    let output = zonegate().arg("assess").arg(examples().join("invalid.json")).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let body = json(&output);
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    for field in ["reference", "declared_on", "declarant", "items[0].hs", "items[0].value", "items[0].origin"] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+    let output =
+        zonegate().args(["assess", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(b"{ not json").unwrap();
+            child.wait_with_output()
+        });
+    let output = output.unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(json(&output)["errors"][0]["code"], "json");
+}
+
+#[test]
+fn unknown_parties_need_a_parties_file() {
+    let mut document: Value =
+        serde_json::from_slice(&std::fs::read(examples().join("first_line_in.json")).unwrap()).unwrap();
+    document["declarant"] = "91350100M000100Y43".into();
+    document["importer"] = "91350100M000100Y43".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stranger.json");
+    std::fs::write(&path, document.to_string()).unwrap();
+    let output = zonegate().arg("assess").arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(json(&output)["errors"][0]["code"], "party_unknown");
+    let output =
+        zonegate().arg("assess").arg(&path).arg("--parties").arg(examples().join("parties.json")).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    // Not registered in the zone: its first-line goods are taxed.
+    assert_eq!(json(&output)["items"][0]["treatment"], "taxed");
+}
+
+#[test]
+fn verify_detects_a_tampered_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("zonegate.db");
+    let database = database.to_str().unwrap();
+    let lists = dir.path().join("lists.csv");
+    std::fs::write(&lists, "zone,list,item,effective_from,active,note\nhengqin,not_exempt,8471,2026-05-01,true,test\n")
+        .unwrap();
+    let output = zonegate().args(["import", "lists"]).arg(&lists).args(["--database", database]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = zonegate()
+        .args(["import", "parties"])
+        .arg(examples().join("parties.json"))
+        .args(["--database", database])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = zonegate().args(["verify", "--database", database]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("chain intact"));
+    // Someone edits a recorded event behind the platform's back.
+    let connection = rusqlite::Connection::open(database).unwrap();
+    connection.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET payload_json = replace(payload_json, '8471', '8472') WHERE seq = 2;").unwrap();
+    drop(connection);
+    let output = zonegate().args(["verify", "--database", database]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("seq 2"), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn a_bad_import_file_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("zonegate.db");
+    let tariff = dir.path().join("tariff.csv");
+    std::fs::write(&tariff, "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n8471300,84,false,x,5,30,\n84713000,84,false,x,five,30,\n").unwrap();
+    let output = zonegate()
+        .args(["import", "tariff"])
+        .arg(&tariff)
+        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let body = json(&output);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+}

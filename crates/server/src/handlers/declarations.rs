@@ -1,0 +1,87 @@
+//! `/v1/declarations`: submit (idempotent under declarant + reference), read one, list with filters and a
+//! cursor.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use zonegate_app::{AppError, ListQuery, Submitted};
+use zonegate_domain::{FieldErrors, Uscc};
+
+use crate::error::ApiError;
+use crate::extract::{JsonBody, Params, PathParams};
+use crate::handlers::created;
+use crate::observe::count_submission;
+use crate::Shared;
+
+/// `POST /v1/declarations`: 201 when recorded now, 200 with the first result on a repeat, 409 on a
+/// conflicting document under the same key, 422 listing every problem.
+pub(crate) async fn submit(State(api): State<Shared>, body: Result<JsonBody, ApiError>) -> Result<Response, ApiError> {
+    let JsonBody(document) = body.inspect_err(|_| count_submission("invalid"))?;
+    match api.app.submit(&document).await {
+        Ok(Submitted::Created(body)) => {
+            count_submission("created");
+            let location = body
+                .get("id")
+                .and_then(|id| id.as_i64())
+                .map(|id| format!("/v1/declarations/{id}"))
+                .unwrap_or_default();
+            Ok(created(&location, body))
+        }
+        Ok(Submitted::Repeat(body)) => {
+            count_submission("repeat");
+            Ok((StatusCode::OK, Json(body)).into_response())
+        }
+        Err(error) => {
+            match &error {
+                AppError::Conflict { .. } => count_submission("conflict"),
+                AppError::Invalid(_) => count_submission("invalid"),
+                _ => {}
+            }
+            Err(ApiError::from_app(error, ""))
+        }
+    }
+}
+
+/// `GET /v1/declarations/{id}`: the document, its assessment and record metadata.
+pub(crate) async fn get_one(
+    State(api): State<Shared>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ApiError::not_found("id", format!("declaration `{id}` not found; ids are whole numbers")));
+    };
+    let body = api.app.get_declaration(id).await.map_err(|e| ApiError::from_app(e, "id"))?;
+    Ok(Json(body).into_response())
+}
+
+const LIST_PARAMETERS: &[&str] = &["flow", "declarant", "declared_from", "declared_to", "treatment", "after", "limit"];
+
+/// `GET /v1/declarations`: summaries ascending by id after the cursor `after`; `next_after` is the cursor
+/// of the next page, or null on the last one.
+pub(crate) async fn list(State(api): State<Shared>, params: Params) -> Result<Response, ApiError> {
+    let mut errors = FieldErrors::default();
+    params.check(LIST_PARAMETERS, &mut errors);
+    let declarant = params.text("declarant");
+    if let Some(Err(error)) = declarant.map(Uscc::parse) {
+        errors.add(error.code, "declarant", error.message);
+    }
+    let query = ListQuery {
+        flow: params.text("flow").map(str::to_owned),
+        declarant: declarant.map(str::to_owned),
+        declared_from: params.date("declared_from", &mut errors),
+        declared_to: params.date("declared_to", &mut errors),
+        treatment: params.text("treatment").map(str::to_owned),
+        after: params.integer("after", &mut errors),
+        limit: params.integer("limit", &mut errors),
+    };
+    errors.extend(query.validate());
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(&errors));
+    }
+    match api.app.list_declarations(query).await {
+        Ok((items, next_after)) => Ok(Json(json!({ "items": items, "next_after": next_after })).into_response()),
+        Err(error) => Err(ApiError::from_app(error, "")),
+    }
+}

@@ -1,0 +1,39 @@
+//! The route table: one list from which both the router and [`ROUTES`] are generated, so the router, the
+//! OpenAPI test and the documentation cannot drift apart.
+
+use axum::Router;
+
+use crate::handlers::{declarations, enterprises, ops, tariff, zones};
+use crate::Shared;
+
+/// Declares every route once: `method "path" => handler;`. Generates [`ROUTES`] and `api_routes()`.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every route of the API as (lowercase HTTP method, path template in OpenAPI/axum `{param}` syntax).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// The router of every route in [`ROUTES`], before fallbacks and layers.
+        pub(crate) fn api_routes() -> Router<Shared> {
+            Router::new()$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+routes! {
+    post "/v1/declarations" => declarations::submit;
+    get "/v1/declarations" => declarations::list;
+    get "/v1/declarations/{id}" => declarations::get_one;
+    post "/v1/enterprises" => enterprises::create;
+    get "/v1/enterprises" => enterprises::list;
+    get "/v1/enterprises/{uscc}" => enterprises::get_one;
+    get "/v1/zones" => zones::list_zones;
+    get "/v1/zones/{zone}/lists" => zones::list_lists;
+    get "/v1/zones/{zone}/lists/{list}" => zones::list_entries;
+    post "/v1/zones/{zone}/lists/{list}" => zones::append_entries;
+    get "/v1/tariff/lines/{hs}" => tariff::line;
+    get "/v1/tariff/search" => tariff::search;
+    get "/v1/chain/verify" => ops::verify_chain;
+    get "/healthz" => ops::healthz;
+    get "/metrics" => ops::metrics;
+    get "/openapi.json" => ops::openapi;
+}

@@ -1,0 +1,444 @@
+//! The single writer connection and its group commit.
+//!
+//! One tokio task owns the write connection. It waits for the first request, drains whatever else is
+//! already queued (up to the batch limit), runs them all in one transaction, commits once, and then answers
+//! each request through its oneshot channel. That one task is also what keeps the event chain strictly
+//! serial; an advisory lock held for the batch transaction extends this to several processes sharing a
+//! schema.
+//!
+//! A failing request must not spoil the others. PostgreSQL aborts a transaction at its first error, so a
+//! batch is run optimistically first; if a request fails, the transaction is rolled back and the batch run
+//! again with each request in its own SAVEPOINT, the failing one rolled back alone. (Savepoints on every
+//! request would cost two more round trips each, for a case that almost never happens.)
+//!
+//! Each request takes one round trip: declaration ids and policy row ids are assigned here (from the
+//! maxima read at the start of the batch), so the event, whose payload carries the id and whose hash is
+//! computed here, is inserted by the same statement as the record.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::{Client, Statement, Transaction};
+use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent};
+use zonegate_store::{NewDeclaration, PartyRecord, PolicyRow, StoreError, StoreResult, SubmitOutcome};
+
+use crate::error::Context;
+use crate::reader::{declaration_from_row, declaration_select};
+
+/// A declaration ready for the writer: everything that can be computed off the writer task already is.
+pub(crate) struct PreparedDeclaration {
+    pub declaration: NewDeclaration,
+    pub event: DeclarationEvent,
+}
+
+/// What a submission did; the caller builds the [`SubmitOutcome`] (moving, not copying, the document).
+pub(crate) enum Recorded {
+    Created(i64),
+    /// Boxed: an outcome carries a whole declaration, and this is the rare case.
+    Existing(Box<SubmitOutcome>),
+}
+
+impl Recorded {
+    pub(crate) fn into_outcome(self, prepared: Arc<PreparedDeclaration>) -> SubmitOutcome {
+        match self {
+            Recorded::Existing(outcome) => *outcome,
+            Recorded::Created(id) => {
+                let declaration = match Arc::try_unwrap(prepared) {
+                    Ok(prepared) => prepared.declaration,
+                    Err(shared) => shared.declaration.clone(),
+                };
+                SubmitOutcome::Created(backend::stored_from_new(id, declaration))
+            }
+        }
+    }
+}
+
+/// A write request, as data: it may have to run twice (see the module doc).
+pub(crate) enum WriteOp {
+    Submit(Arc<PreparedDeclaration>),
+    Party { party: PartyRecord, payload: String },
+    Policy { rows: Vec<PolicyRow>, author: String, recorded_at: DateTime<Utc>, subject: String, payload: String },
+}
+
+enum Done {
+    Submit(Recorded),
+    Unit,
+}
+
+pub(crate) enum Reply {
+    Submit(oneshot::Sender<StoreResult<Recorded>>),
+    Unit(oneshot::Sender<StoreResult<()>>),
+}
+
+struct Request {
+    op: WriteOp,
+    result: Option<StoreResult<Done>>,
+    reply: Reply,
+}
+
+impl Request {
+    /// Answers the caller: `failure` is set when the batch did not commit.
+    fn finish(self, failure: Option<&str>) {
+        let Request { op, result, reply } = self;
+        // Release what the request holds before answering, so the caller gets sole ownership back.
+        drop(op);
+        let result = match (result, failure) {
+            (Some(Err(own)), _) => Err(own),
+            (_, Some(failure)) => Err(StoreError::Backend(failure.to_owned())),
+            (Some(Ok(done)), None) => Ok(done),
+            (None, None) => Err(StoreError::Backend("postgres: write request was not run".into())),
+        };
+        // A caller that went away (its future dropped) needs no answer.
+        match (reply, result) {
+            (Reply::Submit(reply), Ok(Done::Submit(recorded))) => drop(reply.send(Ok(recorded))),
+            (Reply::Submit(reply), Err(e)) => drop(reply.send(Err(e))),
+            (Reply::Unit(reply), Ok(Done::Unit)) => drop(reply.send(Ok(()))),
+            (Reply::Unit(reply), Err(e)) => drop(reply.send(Err(e))),
+            (Reply::Submit(reply), Ok(Done::Unit)) => {
+                drop(reply.send(Err(StoreError::Backend("postgres: mismatched write reply".into()))))
+            }
+            (Reply::Unit(reply), Ok(Done::Submit(_))) => {
+                drop(reply.send(Err(StoreError::Backend("postgres: mismatched write reply".into()))))
+            }
+        }
+    }
+}
+
+/// The writer's prepared statements.
+struct Statements {
+    lock: Statement,
+    state: Statement,
+    submit: Statement,
+    existing: Statement,
+    party: Statement,
+    policy: Statement,
+}
+
+/// What a batch attempt tracks as it goes: the chain head and the next ids to hand out.
+#[derive(Clone)]
+struct BatchState {
+    head: ChainHead,
+    next_declaration_id: i64,
+    next_policy_row_id: i64,
+}
+
+/// The handle the store keeps. Dropping it ends the writer task once the queue is empty.
+pub(crate) struct Writer {
+    requests: mpsc::Sender<Request>,
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("postgres: the writer task has stopped".into())
+}
+
+impl Writer {
+    /// Prepares the writer's statements on `client` (already migrated) and starts the writer task.
+    pub(crate) async fn spawn(client: Client, batch_max: usize) -> StoreResult<Writer> {
+        let statements = prepare(&client).await?;
+        let batch_max = batch_max.max(1);
+        let (requests, queue) = mpsc::channel(batch_max * 4);
+        tokio::spawn(writer_loop(client, statements, queue, batch_max));
+        Ok(Writer { requests })
+    }
+
+    async fn send(&self, op: WriteOp, reply: Reply) -> StoreResult<()> {
+        self.requests.send(Request { op, result: None, reply }).await.map_err(|_| stopped())
+    }
+
+    /// Queues a submission and returns where its answer will arrive.
+    pub(crate) async fn enqueue_submit(
+        &self,
+        prepared: Arc<PreparedDeclaration>,
+    ) -> StoreResult<oneshot::Receiver<StoreResult<Recorded>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(WriteOp::Submit(prepared), Reply::Submit(reply)).await?;
+        Ok(answer)
+    }
+
+    /// Runs a write that answers nothing but success in the next batch, once that batch has committed.
+    pub(crate) async fn write_unit(&self, op: WriteOp) -> StoreResult<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(op, Reply::Unit(reply)).await?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Waits for a queued submission's answer.
+pub(crate) async fn answer(answer: oneshot::Receiver<StoreResult<Recorded>>) -> StoreResult<Recorded> {
+    answer.await.map_err(|_| stopped())?
+}
+
+async fn prepare(client: &Client) -> StoreResult<Statements> {
+    let prepare = |sql: &'static str| async move { client.prepare(sql).await.ctx(&format!("prepare {sql}")) };
+    Ok(Statements {
+        lock: prepare("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.zonegate.writer'))").await?,
+        state: prepare(
+            "SELECT (SELECT seq FROM events ORDER BY seq DESC LIMIT 1), \
+                    (SELECT hash FROM events ORDER BY seq DESC LIMIT 1), \
+                    (SELECT coalesce(max(id), 0) FROM declarations), \
+                    (SELECT coalesce(max(id), 0) FROM policy_rows)",
+        )
+        .await?,
+        submit: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO declarations (id, declarant, reference, zone, flow, declared_on, treatments, channel, \
+                     payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (declarant, reference) DO NOTHING \
+                 RETURNING id) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             SELECT $14::bigint, $13::bigint, $15::text, $16::text, $17::text, $18::text, $19::text FROM inserted \
+             RETURNING seq",
+        )
+        .await?,
+        existing: prepare(declaration_select!("WHERE d.declarant = $1 AND d.reference = $2")).await?,
+        party: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO parties (uscc, name, body_json, recorded_at_us) VALUES ($1, $2, $3, $4) \
+                 RETURNING version, uscc), \
+             current AS ( \
+                 INSERT INTO party_current (uscc, version) SELECT uscc, version FROM inserted \
+                 ON CONFLICT (uscc) DO UPDATE SET version = excluded.version) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             VALUES ($5, $4, $6, $1, $7, $8, $9)",
+        )
+        .await?,
+        policy: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO policy_rows (id, kind, key, effective_from, body_json, author, recorded_at_us) \
+                 SELECT r.id, r.kind, r.key, r.effective_from, r.body_json, $6::text, $7::bigint \
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::date[], $5::text[]) \
+                     AS r (id, kind, key, effective_from, body_json)) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             VALUES ($8, $7, $9, $10, $11, $12, $13)",
+        )
+        .await?,
+    })
+}
+
+async fn writer_loop(mut client: Client, statements: Statements, mut queue: mpsc::Receiver<Request>, batch_max: usize) {
+    let mut batch: Vec<Request> = Vec::with_capacity(batch_max);
+    while let Some(first) = queue.recv().await {
+        batch.push(first);
+        while batch.len() < batch_max {
+            match queue.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        let failure = run_batch(&mut client, &statements, &mut batch).await.err();
+        for request in batch.drain(..) {
+            request.finish(failure.as_deref());
+        }
+    }
+}
+
+/// Runs one batch in one transaction; `Err` means nothing of it was committed.
+async fn run_batch(client: &mut Client, statements: &Statements, batch: &mut [Request]) -> Result<(), String> {
+    match attempt(client, statements, batch, false).await {
+        Ok(true) => Ok(()),
+        // A request failed and the transaction was rolled back: isolate each request in a savepoint.
+        Ok(false) => attempt(client, statements, batch, true).await.map(drop),
+        Err(e) => Err(e),
+    }
+}
+
+/// One try at the batch. Without `isolate`, stops at the first failing request, rolls back and returns
+/// `Ok(false)`; with it, rolls each failing request back to its savepoint and carries on. `Ok(true)` means
+/// committed. On `Err` the transaction is dropped, which rolls it back.
+async fn attempt(
+    client: &mut Client,
+    statements: &Statements,
+    batch: &mut [Request],
+    isolate: bool,
+) -> Result<bool, String> {
+    let text = |e: StoreError| e.to_string();
+    let mut tx = client.transaction().await.ctx("begin batch").map_err(text)?;
+    // The state is read after the lock is granted, so it sees every batch committed before.
+    tx.execute(&statements.lock, &[]).await.ctx("lock the writer").map_err(text)?;
+    let row = tx.query_one(&statements.state, &[]).await.ctx("read chain head").map_err(text)?;
+    let mut state = batch_state(&row).map_err(text)?;
+    for request in batch.iter_mut() {
+        if isolate {
+            let savepoint = tx.savepoint("zonegate_write").await.ctx("savepoint").map_err(text)?;
+            let before = state.clone();
+            let result = run(&savepoint, statements, &mut state, &request.op).await;
+            if result.is_ok() {
+                savepoint.commit().await.ctx("release savepoint").map_err(text)?;
+            } else {
+                state = before;
+                savepoint.rollback().await.ctx("roll back to savepoint").map_err(text)?;
+            }
+            request.result = Some(result);
+        } else {
+            let result = run(&tx, statements, &mut state, &request.op).await;
+            let failed = result.is_err();
+            request.result = Some(result);
+            if failed {
+                tx.rollback().await.ctx("roll back batch").map_err(text)?;
+                return Ok(false);
+            }
+        }
+    }
+    tx.commit().await.ctx("commit batch").map_err(text)?;
+    Ok(true)
+}
+
+fn batch_state(row: &tokio_postgres::Row) -> StoreResult<BatchState> {
+    let seq: Option<i64> = row.try_get(0).ctx("read chain head")?;
+    let hash: Option<String> = row.try_get(1).ctx("read chain head")?;
+    let head = match (seq, hash) {
+        (Some(seq), Some(hash)) => ChainHead { seq, hash },
+        _ => ChainHead::genesis(),
+    };
+    let max_declaration: i64 = row.try_get(2).ctx("read declaration ids")?;
+    let max_policy_row: i64 = row.try_get(3).ctx("read policy row ids")?;
+    Ok(BatchState { head, next_declaration_id: max_declaration + 1, next_policy_row_id: max_policy_row + 1 })
+}
+
+async fn run(tx: &Transaction<'_>, statements: &Statements, state: &mut BatchState, op: &WriteOp) -> StoreResult<Done> {
+    match op {
+        WriteOp::Submit(prepared) => submit(tx, statements, state, prepared).await.map(Done::Submit),
+        WriteOp::Party { party, payload } => {
+            put_party(tx, statements, state, party, payload).await.map(|()| Done::Unit)
+        }
+        WriteOp::Policy { rows, author, recorded_at, subject, payload } => {
+            append_policy_rows(tx, statements, state, rows, author, *recorded_at, subject, payload)
+                .await
+                .map(|()| Done::Unit)
+        }
+    }
+}
+
+async fn submit(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    prepared: &PreparedDeclaration,
+) -> StoreResult<Recorded> {
+    let d = &prepared.declaration;
+    let id = state.next_declaration_id;
+    let mut head = state.head.clone();
+    let event = head.next(
+        d.recorded_at,
+        backend::DECLARATION_RECORDED,
+        prepared.event.subject.clone(),
+        prepared.event.payload(id),
+    );
+    let recorded_at_us = to_micros(d.recorded_at);
+    let inserted = tx
+        .query_opt(
+            &statements.submit,
+            &[
+                &id,
+                &d.declarant,
+                &d.reference,
+                &d.zone,
+                &d.flow,
+                &d.declared_on,
+                &d.treatments,
+                &d.channel,
+                &d.payable_fen,
+                &d.document_sha256,
+                &d.document_json,
+                &d.assessment_json,
+                &recorded_at_us,
+                &event.seq,
+                &event.kind,
+                &event.subject,
+                &event.payload_json,
+                &event.prev_hash,
+                &event.hash,
+            ],
+        )
+        .await
+        .ctx("insert declaration")?;
+    if inserted.is_none() {
+        let row = tx.query_opt(&statements.existing, &[&d.declarant, &d.reference]).await.ctx("read declaration")?;
+        let existing = row.as_ref().map(declaration_from_row).transpose()?.ok_or_else(|| {
+            StoreError::Backend("postgres: declaration key conflicts but the first record is missing".into())
+        })?;
+        return Ok(Recorded::Existing(Box::new(classify(existing, &d.document_sha256))));
+    }
+    state.head = head;
+    state.next_declaration_id = id + 1;
+    Ok(Recorded::Created(id))
+}
+
+async fn put_party(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    party: &PartyRecord,
+    payload: &str,
+) -> StoreResult<()> {
+    let mut head = state.head.clone();
+    let event = head.next(party.recorded_at, backend::PARTY_RECORDED, party.uscc.clone(), payload.to_owned());
+    tx.execute(
+        &statements.party,
+        &[
+            &party.uscc,
+            &party.name,
+            &party.body_json,
+            &to_micros(party.recorded_at),
+            &event.seq,
+            &event.kind,
+            &event.payload_json,
+            &event.prev_hash,
+            &event.hash,
+        ],
+    )
+    .await
+    .ctx("insert party")?;
+    state.head = head;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn append_policy_rows(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    rows: &[PolicyRow],
+    author: &str,
+    recorded_at: DateTime<Utc>,
+    subject: &str,
+    payload: &str,
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let first_id = state.next_policy_row_id;
+    let count = i64::try_from(rows.len()).map_err(|_| StoreError::Backend("postgres: too many policy rows".into()))?;
+    let ids: Vec<i64> = (first_id..first_id + count).collect();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let effective: Vec<chrono::NaiveDate> = rows.iter().map(|r| r.effective_from).collect();
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body_json.as_str()).collect();
+    let mut head = state.head.clone();
+    let event = head.next(recorded_at, backend::POLICY_ROWS_APPENDED, subject.to_owned(), payload.to_owned());
+    tx.execute(
+        &statements.policy,
+        &[
+            &ids,
+            &kinds,
+            &keys,
+            &effective,
+            &bodies,
+            &author,
+            &to_micros(recorded_at),
+            &event.seq,
+            &event.kind,
+            &event.subject,
+            &event.payload_json,
+            &event.prev_hash,
+            &event.hash,
+        ],
+    )
+    .await
+    .ctx("insert policy rows")?;
+    state.head = head;
+    state.next_policy_row_id = first_id + count;
+    Ok(())
+}

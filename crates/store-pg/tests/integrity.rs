@@ -1,0 +1,310 @@
+//! PostgreSQL-specific guarantees beyond the shared suite: tampering with stored events is detected, the
+//! insert-only tables refuse changes, the unique key exists in the schema, migrations are recorded and
+//! checked on every connect, one failing request does not spoil the rest of its group commit, and two
+//! stores (as two processes would) writing to one schema keep one valid chain.
+//!
+//! These tests reach into the store's schema with a second, raw connection, as an intruder would. They
+//! need `TEST_DATABASE_URL`; without it each prints that it was skipped and passes.
+
+mod common;
+
+use std::sync::Arc;
+
+use zonegate_store::conformance::{at, declaration};
+use zonegate_store::{PartyRecord, PolicyRow, Store, StoreError, SubmitOutcome};
+use zonegate_store_pg::PgStore;
+
+/// A fresh schema for one test.
+#[derive(Clone)]
+struct Fixture {
+    url: String,
+    schema: String,
+}
+
+impl Fixture {
+    async fn store(&self) -> PgStore {
+        PgStore::connect_with_schema(&self.url, &self.schema).await.expect("connect")
+    }
+
+    async fn raw(&self) -> tokio_postgres::Client {
+        common::raw_client(&self.url, &self.schema).await
+    }
+}
+
+/// Runs `body` with a fresh schema (unless the tests are skipped), as its own task so that a failing
+/// assertion still lets the schema be dropped afterwards.
+async fn with_fixture<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = common::database_url(test) else { return };
+    let fixture = Fixture { url, schema: common::unique_schema() };
+    let outcome = tokio::spawn(body(fixture.clone())).await;
+    common::drop_schema(&fixture.url, &fixture.schema).await;
+    if let Err(failure) = outcome {
+        match failure.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(failure) => panic!("{test}: {failure}"),
+        }
+    }
+}
+
+fn policy_row() -> PolicyRow {
+    PolicyRow {
+        kind: "tariff_line".into(),
+        key: "8471300000".into(),
+        effective_from: "2024-01-01".parse().unwrap(),
+        body_json: "{}".into(),
+        author: String::new(),
+        recorded_at: at(0, 0),
+    }
+}
+
+async fn three_events(store: &PgStore) {
+    for i in 0..3 {
+        let outcome = store.submit_declaration(declaration("D", &format!("R{i}"), 0)).await.unwrap();
+        assert!(matches!(outcome, SubmitOutcome::Created(_)));
+    }
+    assert_eq!(store.verify_chain().await.unwrap().events, 3);
+}
+
+#[tokio::test]
+async fn edited_event_payload_breaks_the_chain_at_its_seq() {
+    with_fixture("edited_event_payload_breaks_the_chain_at_its_seq", |fixture| async move {
+        let store = fixture.store().await;
+        three_events(&store).await;
+
+        let raw = fixture.raw().await;
+        raw.batch_execute("ALTER TABLE events DISABLE TRIGGER events_insert_only").await.unwrap();
+        let changed = raw
+            .execute(
+                "UPDATE events SET payload_json = replace(payload_json, '\"payable_fen\":12345', '\"payable_fen\":1') \
+                 WHERE seq = 2",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed, 1);
+
+        match store.verify_chain().await {
+            Err(StoreError::ChainBroken { seq, detail }) => assert_eq!(seq, 2, "{detail}"),
+            other => panic!("expected ChainBroken at seq 2, got {other:?}"),
+        }
+        let message = store.verify_chain().await.unwrap_err().to_string();
+        assert!(message.contains("seq 2"), "{message}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleted_or_retimed_events_break_the_chain() {
+    with_fixture("deleted_or_retimed_events_break_the_chain", |fixture| async move {
+        let store = fixture.store().await;
+        three_events(&store).await;
+        let raw = fixture.raw().await;
+        raw.batch_execute("ALTER TABLE events DISABLE TRIGGER events_insert_only; UPDATE events SET recorded_at_us = recorded_at_us + 1 WHERE seq = 3;")
+            .await
+            .unwrap();
+        assert!(matches!(store.verify_chain().await, Err(StoreError::ChainBroken { seq: 3, .. })));
+        raw.batch_execute("DELETE FROM events WHERE seq = 2").await.unwrap();
+        assert!(matches!(store.verify_chain().await, Err(StoreError::ChainBroken { seq: 2, .. })));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
+    with_fixture("insert_only_tables_refuse_changes_and_the_key_is_unique", |fixture| async move {
+        let store = fixture.store().await;
+        three_events(&store).await;
+        store
+            .put_party(PartyRecord {
+                uscc: "U".into(),
+                name: "n".into(),
+                body_json: "{}".into(),
+                recorded_at: at(1, 0),
+            })
+            .await
+            .unwrap();
+        store.append_policy_rows(vec![policy_row()], "seed", at(2, 0)).await.unwrap();
+        let raw = fixture.raw().await;
+        for sql in [
+            "UPDATE events SET payload_json = '{}' WHERE seq = 1",
+            "DELETE FROM events WHERE seq = 1",
+            "TRUNCATE events",
+            "UPDATE declarations SET payable_fen = 0",
+            "DELETE FROM declarations",
+            "UPDATE parties SET name = 'x'",
+            "DELETE FROM parties",
+            "UPDATE policy_rows SET body_json = '{}'",
+            "TRUNCATE policy_rows",
+        ] {
+            let err = raw.batch_execute(sql).await.expect_err(sql);
+            let text = err.as_db_error().map(|db| db.message().to_owned()).unwrap_or_else(|| err.to_string());
+            assert!(text.contains("insert-only"), "{sql}: {text}");
+        }
+        let duplicate = raw
+            .execute(
+                "INSERT INTO declarations (id, declarant, reference, zone, flow, declared_on, treatments, channel, \
+                 payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
+                 VALUES (999, 'D', 'R0', 'z', 'f', '2024-01-01', '{}', 'c', 0, 'x', '{}', '{}', 0)",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(duplicate.code(), Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION));
+        assert_eq!(store.verify_chain().await.unwrap().events, 5);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reconnecting_applies_nothing_and_continues_the_chain() {
+    with_fixture("reconnecting_applies_nothing_and_continues_the_chain", |fixture| async move {
+        let first = {
+            let store = fixture.store().await;
+            three_events(&store).await;
+            store.verify_chain().await.unwrap()
+        };
+        let store = fixture.store().await;
+        assert_eq!(store.verify_chain().await.unwrap(), first);
+        let outcome = store.submit_declaration(declaration("D", "R9", 0)).await.unwrap();
+        let SubmitOutcome::Created(record) = outcome else { panic!("expected Created") };
+        let events = store.events(0, 10).await.unwrap();
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[3].prev_hash, first.head_hash);
+        let payload: serde_json::Value = serde_json::from_str(&events[3].payload_json).unwrap();
+        assert_eq!(payload["id"], record.id);
+        assert_eq!(record.id, 4);
+
+        let raw = fixture.raw().await;
+        let rows = raw.query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[]).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get::<_, i64>(0), 1);
+        assert_eq!(rows[0].get::<_, String>(1).len(), 64);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn edited_migration_is_refused() {
+    with_fixture("edited_migration_is_refused", |fixture| async move {
+        drop(fixture.store().await);
+        let raw = fixture.raw().await;
+        raw.batch_execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1").await.unwrap();
+        let err = PgStore::connect_with_schema(&fixture.url, &fixture.schema).await.err().expect("refused").to_string();
+        assert!(err.contains("changed after it was applied"), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_migration_is_refused() {
+    with_fixture("unknown_migration_is_refused", |fixture| async move {
+        drop(fixture.store().await);
+        let raw = fixture.raw().await;
+        raw.batch_execute(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at_us) VALUES (99, 'future', 'x', 0)",
+        )
+        .await
+        .unwrap();
+        let err = PgStore::connect_with_schema(&fixture.url, &fixture.schema).await.err().expect("refused").to_string();
+        assert!(err.contains("does not know"), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn schema_names_are_quoted_and_checked() {
+    let Some(url) = common::database_url("schema_names_are_quoted_and_checked") else { return };
+    assert!(PgStore::connect_with_schema(&url, "").await.is_err());
+    assert!(PgStore::connect_with_schema(&url, &"x".repeat(64)).await.is_err());
+    let odd = format!("zg test \"quoted\" {}", common::unique_schema().trim_start_matches("zg_test_"));
+    let store = PgStore::connect_with_schema(&url, &odd).await.expect("odd but valid schema name");
+    three_events(&store).await;
+    drop(store);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", odd.replace('"', "\"\""))).await.unwrap();
+}
+
+/// A request that fails inside a group commit is rolled back alone: the others in the same batch commit,
+/// and the chain has no hole where the failed one would have been.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_request_does_not_spoil_its_batch() {
+    with_fixture("a_failing_request_does_not_spoil_its_batch", |fixture| async move {
+        let store = Arc::new(fixture.store().await);
+        let raw = fixture.raw().await;
+        raw.batch_execute(
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.subject LIKE '%/POISON%' THEN RAISE EXCEPTION 'poisoned request'; END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION poison();",
+        )
+        .await
+        .unwrap();
+
+        let mut batch = Vec::new();
+        for i in 0..300 {
+            let reference = if i % 50 == 7 { format!("POISON-{i}") } else { format!("R{i}") };
+            batch.push(declaration("D", &reference, 0));
+        }
+        let err = store.submit_many(batch.clone()).await.unwrap_err();
+        assert!(err.to_string().contains("poisoned request"), "{err}");
+
+        let mut tasks = Vec::new();
+        for d in batch {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { (d.reference.clone(), store.submit_declaration(d).await) }));
+        }
+        let mut recorded = 0;
+        for task in tasks {
+            let (reference, outcome) = task.await.unwrap();
+            if reference.starts_with("POISON") {
+                assert!(
+                    matches!(outcome, Err(StoreError::Backend(ref m)) if m.contains("poisoned request")),
+                    "{outcome:?}"
+                );
+                assert!(matches!(store.find_declaration("D", &reference).await, Err(StoreError::NotFound)));
+            } else {
+                assert!(matches!(outcome, Ok(SubmitOutcome::Repeat(_))), "{outcome:?}");
+                recorded += 1;
+            }
+        }
+        assert_eq!(recorded, 294);
+        assert_eq!(store.verify_chain().await.unwrap().events, 294);
+        // Ids stay dense and increasing although failed requests were rolled back.
+        let page = store
+            .list_declarations(zonegate_store::DeclarationFilter { limit: 500, ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(page.items.iter().map(|d| d.id).collect::<Vec<_>>(), (1..=294).collect::<Vec<_>>());
+    })
+    .await;
+}
+
+/// Two stores on one schema (two processes, say) serialise their batches with an advisory lock: the chain
+/// stays one valid sequence and ids never collide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_schema_keep_one_chain() {
+    with_fixture("two_stores_on_one_schema_keep_one_chain", |fixture| async move {
+        let stores = [Arc::new(fixture.store().await), Arc::new(fixture.store().await)];
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = stores[i % 2].clone();
+            tasks.push(tokio::spawn(
+                async move { store.submit_declaration(declaration("D", &format!("R{i}"), 0)).await },
+            ));
+        }
+        for task in tasks {
+            assert!(matches!(task.await.unwrap(), Ok(SubmitOutcome::Created(_))));
+        }
+        for store in &stores {
+            assert_eq!(store.verify_chain().await.unwrap().events, 200);
+        }
+    })
+    .await;
+}

@@ -1,0 +1,187 @@
+//! SQLite backend of the zonegate [`Store`]: one database file in WAL mode, durable by default
+//! (`synchronous=FULL`), foreign keys on.
+//!
+//! Writes go through one dedicated writer thread doing group commit (see [`writer`](crate::writer)): many
+//! concurrent submissions share one transaction and one fsync, which is what makes tens of thousands of
+//! durable submissions per second possible on a small machine. A second thread checkpoints the WAL into
+//! the database file (see [`checkpoint`](crate::checkpoint)) so the writer does not stall on it. Reads run on
+//! a small pool of read-only connections on tokio's blocking threads; WAL lets them proceed while the writer
+//! commits.
+//!
+//! [`SqliteStore::open_in_memory`] keeps the database in the writer's own connection (an in-memory database
+//! is private to its connection), so there the writer thread serves reads too, between batches.
+
+mod checkpoint;
+mod reader;
+mod schema;
+mod sql;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use zonegate_store::backend::{self, truncate_to_micros, WRITE_BATCH_MAX};
+use zonegate_store::{
+    ChainReport, DeclarationFilter, Event, NewDeclaration, Page, PartyRecord, PolicyRow, Store, StoreResult,
+    StoredDeclaration, SubmitOutcome,
+};
+
+pub use schema::Durability;
+
+use reader::Readers;
+use sql::PreparedDeclaration;
+use writer::Writer;
+
+/// Tuning of a [`SqliteStore`]; the defaults are durable and suit a small server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// What an answered write promises. Default: [`Durability::Full`] (`synchronous=FULL`).
+    pub durability: Durability,
+    /// Most read-only connections open at once (reads beyond that wait). Default: 4.
+    pub readers: usize,
+    /// Most write requests committed in one transaction. Default: [`WRITE_BATCH_MAX`].
+    pub batch_max: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { durability: Durability::default(), readers: 4, batch_max: WRITE_BATCH_MAX }
+    }
+}
+
+/// The SQLite [`Store`]. Cheap to share behind an `Arc`; dropping the last handle stops the writer thread
+/// after it has answered everything queued.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Readers,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, applies pending migrations, and starts the
+    /// writer, checkpoint and (for [`Durability::Pipelined`]) sync threads. Durable: `synchronous=FULL`, a
+    /// write is answered only once it is on disk.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with explicit options.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
+        let mut conn = schema::open_writer(Some(path), options.durability)?;
+        schema::migrate(&mut conn, schema::MIGRATIONS)?;
+        let wal = match options.durability {
+            Durability::Pipelined => Some(schema::open_wal_for_sync(path)?),
+            _ => None,
+        };
+        let checkpoints = checkpoint::spawn(path, options.durability)?;
+        let writer = Writer::spawn(conn, options.batch_max, wal, Some(checkpoints))?;
+        Ok(SqliteStore { writer, readers: Readers::pool(path, options.readers) })
+    }
+
+    /// A fresh, empty, migrated database that lives only as long as this store (for tests).
+    pub fn open_in_memory() -> StoreResult<SqliteStore> {
+        let mut conn = schema::open_writer(None, Durability::Off)?;
+        schema::migrate(&mut conn, schema::MIGRATIONS)?;
+        let writer = Writer::spawn(conn, WRITE_BATCH_MAX, None, None)?;
+        Ok(SqliteStore { writer, readers: Readers::Writer })
+    }
+
+    /// Submits many declarations at once: they are queued together, so they share group commits, and the
+    /// outcomes come back in input order. Each is recorded or refused on its own, exactly as
+    /// [`Store::submit_declaration`] would; the first error is returned (earlier ones may have committed).
+    pub async fn submit_many(&self, declarations: Vec<NewDeclaration>) -> StoreResult<Vec<SubmitOutcome>> {
+        let mut pending = Vec::with_capacity(declarations.len());
+        for declaration in declarations {
+            let prepared = Arc::new(PreparedDeclaration::new(declaration)?);
+            let shared = Arc::clone(&prepared);
+            pending.push((prepared, self.writer.enqueue(move |conn, head| sql::submit(conn, head, &shared)).await?));
+        }
+        let mut outcomes = Vec::with_capacity(pending.len());
+        for (prepared, answer) in pending {
+            outcomes.push(writer::answer(answer).await?.into_outcome(prepared));
+        }
+        Ok(outcomes)
+    }
+
+    async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+    {
+        match &self.readers {
+            Readers::Pool(pool) => pool.run(op).await,
+            Readers::Writer => self.writer.read(op).await,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn submit_declaration(&self, declaration: NewDeclaration) -> StoreResult<SubmitOutcome> {
+        let prepared = Arc::new(PreparedDeclaration::new(declaration)?);
+        let shared = Arc::clone(&prepared);
+        let recorded = self.writer.write(move |conn, head| sql::submit(conn, head, &shared)).await?;
+        Ok(recorded.into_outcome(prepared))
+    }
+
+    async fn get_declaration(&self, id: i64) -> StoreResult<StoredDeclaration> {
+        self.read(move |conn| sql::get_declaration(conn, id)).await
+    }
+
+    async fn find_declaration(&self, declarant: &str, reference: &str) -> StoreResult<StoredDeclaration> {
+        let (declarant, reference) = (declarant.to_owned(), reference.to_owned());
+        self.read(move |conn| sql::find_declaration(conn, &declarant, &reference)).await
+    }
+
+    async fn list_declarations(&self, filter: DeclarationFilter) -> StoreResult<Page<StoredDeclaration>> {
+        self.read(move |conn| sql::list_declarations(conn, &filter)).await
+    }
+
+    async fn put_party(&self, mut party: PartyRecord) -> StoreResult<()> {
+        party.recorded_at = truncate_to_micros(party.recorded_at)?;
+        let payload = backend::party_payload(&party);
+        self.writer.write(move |conn, head| sql::put_party(conn, head, &party, &payload)).await
+    }
+
+    async fn get_party(&self, uscc: &str) -> StoreResult<PartyRecord> {
+        let uscc = uscc.to_owned();
+        self.read(move |conn| sql::get_party(conn, &uscc)).await
+    }
+
+    async fn list_parties(&self, after: Option<String>, limit: u32) -> StoreResult<Vec<PartyRecord>> {
+        self.read(move |conn| sql::list_parties(conn, after.as_deref(), limit)).await
+    }
+
+    async fn append_policy_rows(
+        &self,
+        rows: Vec<PolicyRow>,
+        author: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = backend::attribute_policy_rows(rows, author, truncate_to_micros(recorded_at)?);
+        let subject = backend::policy_subject(&rows);
+        let payload = backend::policy_payload(&rows, author);
+        self.writer.write(move |conn, head| sql::append_policy_rows(conn, head, &rows, &subject, &payload)).await
+    }
+
+    async fn policy_rows(&self, kind: &str) -> StoreResult<Vec<PolicyRow>> {
+        let kind = kind.to_owned();
+        self.read(move |conn| sql::policy_rows(conn, &kind)).await
+    }
+
+    async fn policy_row_count(&self) -> StoreResult<i64> {
+        self.read(sql::policy_row_count).await
+    }
+
+    async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        self.read(move |conn| sql::events(conn, after, limit)).await
+    }
+
+    async fn verify_chain(&self) -> StoreResult<ChainReport> {
+        self.read(sql::verify_chain).await
+    }
+}

@@ -1,0 +1,412 @@
+//! The SQL of the SQLite backend: each store operation as a plain function over a `&Connection`, so the
+//! writer thread and the read pool can run them wherever they hold a connection.
+//!
+//! Write functions run inside the writer's batch transaction (each within its own savepoint) and append
+//! their event through the [`ChainHead`] the writer keeps for the batch.
+
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use zonegate_store::backend::{
+    self, classify, date_from_days, date_to_days, from_micros, stored_from_new, to_micros, ChainHead, ChainVerifier,
+    DeclarationEvent,
+};
+use zonegate_store::{
+    ChainReport, DeclarationFilter, Event, NewDeclaration, Page, PartyRecord, PolicyRow, StoreError, StoreResult,
+    StoredDeclaration, SubmitOutcome,
+};
+
+/// Adds what was being done to a driver error.
+pub(crate) trait Context<T> {
+    fn ctx(self, what: &str) -> StoreResult<T>;
+}
+
+impl<T> Context<T> for rusqlite::Result<T> {
+    fn ctx(self, what: &str) -> StoreResult<T> {
+        self.map_err(|e| StoreError::Backend(format!("sqlite: {what}: {e}")))
+    }
+}
+
+/// Runs a statement without results through the statement cache.
+pub(crate) fn exec(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql).and_then(|mut stmt| stmt.execute([])).map(drop).ctx(sql)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Declarations
+
+/// `SELECT <every declaration column> FROM declarations <rest>`, as a literal.
+macro_rules! concat_declaration_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, declarant, reference, zone, flow, declared_on_days, treatments_json, channel, payable_fen, \
+             document_sha256, document_json, assessment_json, recorded_at_us FROM declarations d ",
+            $rest
+        )
+    };
+}
+
+/// A declaration ready for the writer: everything that can be computed off the writer thread already is.
+pub(crate) struct PreparedDeclaration {
+    pub declaration: NewDeclaration,
+    pub treatments_json: String,
+    pub event: DeclarationEvent,
+}
+
+impl PreparedDeclaration {
+    pub(crate) fn new(mut declaration: NewDeclaration) -> StoreResult<Self> {
+        declaration.recorded_at = backend::truncate_to_micros(declaration.recorded_at)?;
+        let treatments_json = serde_json::to_string(&declaration.treatments)
+            .map_err(|e| StoreError::Backend(format!("encode treatments: {e}")))?;
+        let event = DeclarationEvent::new(&declaration);
+        Ok(PreparedDeclaration { declaration, treatments_json, event })
+    }
+}
+
+fn declaration_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<StoredDeclaration>> {
+    let treatments_json: String = row.get(6)?;
+    let days: i64 = row.get(5)?;
+    let micros: i64 = row.get(12)?;
+    let (id, declarant, reference, zone, flow) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+    let (channel, payable_fen, document_sha256, document_json, assessment_json) =
+        (row.get(7)?, row.get(8)?, row.get(9)?, row.get(10)?, row.get(11)?);
+    Ok((|| {
+        Ok(StoredDeclaration {
+            id,
+            declarant,
+            reference,
+            zone,
+            flow,
+            declared_on: date_from_days(days)?,
+            treatments: serde_json::from_str(&treatments_json)
+                .map_err(|e| StoreError::Backend(format!("declaration {id}: stored treatments: {e}")))?,
+            channel,
+            payable_fen,
+            document_sha256,
+            document_json,
+            assessment_json,
+            recorded_at: from_micros(micros)?,
+        })
+    })())
+}
+
+fn declaration_where(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Option<StoredDeclaration>> {
+    let mut stmt = conn.prepare_cached(sql).ctx("prepare declaration lookup")?;
+    stmt.query_row(params, declaration_from_row).optional().ctx("read declaration")?.transpose()
+}
+
+pub(crate) fn get_declaration(conn: &Connection, id: i64) -> StoreResult<StoredDeclaration> {
+    const SQL: &str = concat_declaration_select!("WHERE id = ?1");
+    declaration_where(conn, SQL, &[&id])?.ok_or(StoreError::NotFound)
+}
+
+fn find_by_key(conn: &Connection, declarant: &str, reference: &str) -> StoreResult<Option<StoredDeclaration>> {
+    const SQL: &str = concat_declaration_select!("WHERE declarant = ?1 AND reference = ?2");
+    declaration_where(conn, SQL, &[&declarant, &reference])
+}
+
+pub(crate) fn find_declaration(conn: &Connection, declarant: &str, reference: &str) -> StoreResult<StoredDeclaration> {
+    find_by_key(conn, declarant, reference)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn list_declarations(conn: &Connection, filter: &DeclarationFilter) -> StoreResult<Page<StoredDeclaration>> {
+    let limit = backend::clamp_limit(filter.limit);
+    let mut sql = concat_declaration_select!("WHERE d.id > ?1").to_owned();
+    let mut values = vec![Value::Integer(filter.after.unwrap_or(i64::MIN))];
+    let mut condition = |sql_part: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&sql_part.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(flow) = &filter.flow {
+        condition(" AND d.flow = ?", Value::Text(flow.clone()));
+    }
+    if let Some(declarant) = &filter.declarant {
+        condition(" AND d.declarant = ?", Value::Text(declarant.clone()));
+    }
+    if let Some(from) = filter.declared_from {
+        condition(" AND d.declared_on_days >= ?", Value::Integer(date_to_days(from)));
+    }
+    if let Some(to) = filter.declared_to {
+        condition(" AND d.declared_on_days <= ?", Value::Integer(date_to_days(to)));
+    }
+    if let Some(treatment) = &filter.treatment {
+        condition(
+            " AND EXISTS (SELECT 1 FROM declaration_treatments t WHERE t.treatment = ? AND t.declaration_id = d.id)",
+            Value::Text(treatment.clone()),
+        );
+    }
+    // One row more than the page tells whether another page exists.
+    condition(" ORDER BY d.id LIMIT ?", Value::Integer(i64::from(limit) + 1));
+
+    let mut stmt = conn.prepare_cached(&sql).ctx("prepare declaration listing")?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), declaration_from_row).ctx("list declarations")?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(row.ctx("list declarations")??);
+    }
+    let next_after = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|d| d.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next_after })
+}
+
+/// Records a declaration unless its key is taken. The writer's single thread makes this race-free; the
+/// UNIQUE constraint does the check (`ON CONFLICT DO NOTHING`), and a declaration that was not inserted is
+/// looked up and classified.
+/// What [`submit`] did; the caller builds the [`SubmitOutcome`] (moving, not copying, a created document).
+pub(crate) enum Recorded {
+    Created(i64),
+    /// Boxed: an outcome carries a whole declaration, and this is the rare case.
+    Existing(Box<SubmitOutcome>),
+}
+
+impl Recorded {
+    pub(crate) fn into_outcome(self, prepared: std::sync::Arc<PreparedDeclaration>) -> SubmitOutcome {
+        match self {
+            Recorded::Existing(outcome) => *outcome,
+            Recorded::Created(id) => {
+                let declaration = match std::sync::Arc::try_unwrap(prepared) {
+                    Ok(prepared) => prepared.declaration,
+                    Err(shared) => shared.declaration.clone(),
+                };
+                SubmitOutcome::Created(stored_from_new(id, declaration))
+            }
+        }
+    }
+}
+
+pub(crate) fn submit(conn: &Connection, head: &mut ChainHead, prepared: &PreparedDeclaration) -> StoreResult<Recorded> {
+    let PreparedDeclaration { declaration: d, treatments_json, event } = prepared;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO declarations (declarant, reference, zone, flow, declared_on_days, treatments_json, channel, \
+             payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             ON CONFLICT (declarant, reference) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                d.declarant,
+                d.reference,
+                d.zone,
+                d.flow,
+                date_to_days(d.declared_on),
+                treatments_json,
+                d.channel,
+                d.payable_fen,
+                d.document_sha256,
+                d.document_json,
+                d.assessment_json,
+                to_micros(d.recorded_at),
+            ])
+        })
+        .ctx("insert declaration")?;
+    if inserted == 0 {
+        let existing = find_by_key(conn, &d.declarant, &d.reference)?.ok_or_else(|| {
+            StoreError::Backend("sqlite: declaration key conflicts but the first record is missing".into())
+        })?;
+        return Ok(Recorded::Existing(Box::new(classify(existing, &d.document_sha256))));
+    }
+    let id = conn.last_insert_rowid();
+    if !d.treatments.is_empty() {
+        let mut stmt = conn
+            .prepare_cached("INSERT OR IGNORE INTO declaration_treatments (treatment, declaration_id) VALUES (?1, ?2)")
+            .ctx("prepare treatment insert")?;
+        for treatment in &d.treatments {
+            stmt.execute(params![treatment, id]).ctx("insert treatment")?;
+        }
+    }
+    let event = head.next(d.recorded_at, backend::DECLARATION_RECORDED, event.subject.clone(), event.payload(id));
+    insert_event(conn, &event)?;
+    Ok(Recorded::Created(id))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parties
+
+const PARTY_SELECT: &str =
+    "SELECT p.uscc, p.name, p.body_json, p.recorded_at_us FROM party_current c JOIN parties p ON p.version = c.version";
+
+fn party_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<PartyRecord>> {
+    let (uscc, name, body_json, micros) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, i64>(3)?);
+    Ok(from_micros(micros).map(|recorded_at| PartyRecord { uscc, name, body_json, recorded_at }))
+}
+
+pub(crate) fn put_party(
+    conn: &Connection,
+    head: &mut ChainHead,
+    party: &PartyRecord,
+    payload: &str,
+) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO parties (uscc, name, body_json, recorded_at_us) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut stmt| {
+            stmt.execute(params![party.uscc, party.name, party.body_json, to_micros(party.recorded_at)])
+        })
+        .ctx("insert party")?;
+    let version = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO party_current (uscc, version) VALUES (?1, ?2) \
+         ON CONFLICT (uscc) DO UPDATE SET version = excluded.version",
+    )
+    .and_then(|mut stmt| stmt.execute(params![party.uscc, version]))
+    .ctx("update current party")?;
+    let event = head.next(party.recorded_at, backend::PARTY_RECORDED, party.uscc.clone(), payload.to_owned());
+    insert_event(conn, &event)
+}
+
+pub(crate) fn get_party(conn: &Connection, uscc: &str) -> StoreResult<PartyRecord> {
+    let mut stmt = conn.prepare_cached(&format!("{PARTY_SELECT} WHERE c.uscc = ?1")).ctx("prepare party lookup")?;
+    stmt.query_row([uscc], party_from_row).optional().ctx("read party")?.transpose()?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn list_parties(conn: &Connection, after: Option<&str>, limit: u32) -> StoreResult<Vec<PartyRecord>> {
+    let limit = i64::from(backend::clamp_limit(limit));
+    let rows = match after {
+        Some(after) => {
+            let mut stmt = conn
+                .prepare_cached(&format!("{PARTY_SELECT} WHERE c.uscc > ?1 ORDER BY c.uscc LIMIT ?2"))
+                .ctx("prepare party listing")?;
+            let rows = stmt.query_map(params![after, limit], party_from_row).ctx("list parties")?;
+            rows.collect::<Result<Vec<_>, _>>()
+        }
+        None => {
+            let mut stmt = conn
+                .prepare_cached(&format!("{PARTY_SELECT} ORDER BY c.uscc LIMIT ?1"))
+                .ctx("prepare party listing")?;
+            let rows = stmt.query_map(params![limit], party_from_row).ctx("list parties")?;
+            rows.collect::<Result<Vec<_>, _>>()
+        }
+    };
+    rows.ctx("list parties")?.into_iter().collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Policy rows
+
+pub(crate) fn append_policy_rows(
+    conn: &Connection,
+    head: &mut ChainHead,
+    rows: &[PolicyRow],
+    subject: &str,
+    payload: &str,
+) -> StoreResult<()> {
+    let Some(first) = rows.first() else { return Ok(()) };
+    let recorded_at = first.recorded_at;
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO policy_rows (kind, key, effective_from_days, body_json, author, recorded_at_us) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .ctx("prepare policy row insert")?;
+    for row in rows {
+        stmt.execute(params![
+            row.kind,
+            row.key,
+            date_to_days(row.effective_from),
+            row.body_json,
+            row.author,
+            to_micros(row.recorded_at)
+        ])
+        .ctx("insert policy row")?;
+    }
+    let event = head.next(recorded_at, backend::POLICY_ROWS_APPENDED, subject.to_owned(), payload.to_owned());
+    insert_event(conn, &event)
+}
+
+pub(crate) fn policy_rows(conn: &Connection, kind: &str) -> StoreResult<Vec<PolicyRow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT kind, key, effective_from_days, body_json, author, recorded_at_us \
+             FROM policy_rows WHERE kind = ?1 ORDER BY id",
+        )
+        .ctx("prepare policy rows")?;
+    let rows = stmt
+        .query_map([kind], |row| {
+            let (kind, key, days, body_json, author, micros) =
+                (row.get(0)?, row.get(1)?, row.get::<_, i64>(2)?, row.get(3)?, row.get(4)?, row.get::<_, i64>(5)?);
+            Ok((|| {
+                Ok(PolicyRow {
+                    kind,
+                    key,
+                    effective_from: date_from_days(days)?,
+                    body_json,
+                    author,
+                    recorded_at: from_micros(micros)?,
+                })
+            })())
+        })
+        .ctx("read policy rows")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read policy rows")?.into_iter().collect()
+}
+
+pub(crate) fn policy_row_count(conn: &Connection) -> StoreResult<i64> {
+    conn.prepare_cached("SELECT count(*) FROM policy_rows")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        .ctx("count policy rows")
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Events
+
+const EVENT_COLUMNS: &str = "seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash";
+
+fn event_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<Event>> {
+    let (seq, micros) = (row.get(0)?, row.get::<_, i64>(1)?);
+    let (kind, subject, payload_json, prev_hash, hash) =
+        (row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?);
+    Ok(from_micros(micros).map(|recorded_at| Event { seq, recorded_at, kind, subject, payload_json, prev_hash, hash }))
+}
+
+fn insert_event(conn: &Connection, event: &Event) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            event.seq,
+            to_micros(event.recorded_at),
+            event.kind,
+            event.subject,
+            event.payload_json,
+            event.prev_hash,
+            event.hash
+        ])
+    })
+    .map(drop)
+    .ctx("insert event")
+}
+
+/// The last event of the chain, read at the start of each write batch.
+pub(crate) fn read_head(conn: &Connection) -> StoreResult<ChainHead> {
+    conn.prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut stmt| stmt.query_row([], |row| Ok(ChainHead { seq: row.get(0)?, hash: row.get(1)? })).optional())
+        .ctx("read chain head")
+        .map(|head| head.unwrap_or_else(ChainHead::genesis))
+}
+
+pub(crate) fn events(conn: &Connection, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))
+        .ctx("prepare events")?;
+    let rows = stmt.query_map(params![after, backend::clamp_limit(limit)], event_from_row).ctx("read events")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read events")?.into_iter().collect()
+}
+
+/// Walks the whole chain in one read transaction (one consistent snapshot).
+pub(crate) fn verify_chain(conn: &Connection) -> StoreResult<ChainReport> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq")).ctx("prepare chain walk")?;
+    let mut rows = stmt.query([]).ctx("walk chain")?;
+    let mut verifier = ChainVerifier::new();
+    while let Some(row) = rows.next().ctx("walk chain")? {
+        verifier.push(&event_from_row(row).ctx("walk chain")??)?;
+    }
+    Ok(verifier.finish())
+}

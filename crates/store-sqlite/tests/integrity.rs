@@ -1,0 +1,235 @@
+//! SQLite-specific guarantees beyond the shared suite: tampering with stored events is detected, the
+//! insert-only tables refuse changes, the unique key exists in the schema, migrations are recorded and
+//! checked on every open, and one failing request does not spoil the rest of its group commit.
+//!
+//! These tests reach into the database file with a second, raw rusqlite connection, as an intruder would.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use zonegate_store::conformance::{at, declaration};
+use zonegate_store::{PartyRecord, Store, StoreError, SubmitOutcome};
+use zonegate_store_sqlite::SqliteStore;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zonegate-sqlite-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("zonegate.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn raw(path: &Path) -> Connection {
+    let conn = Connection::open(path).expect("raw connection");
+    conn.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+    conn
+}
+
+async fn three_events(store: &SqliteStore) {
+    for i in 0..3 {
+        let outcome = store.submit_declaration(declaration("D", &format!("R{i}"), 0)).await.unwrap();
+        assert!(matches!(outcome, SubmitOutcome::Created(_)));
+    }
+    assert_eq!(store.verify_chain().await.unwrap().events, 3);
+}
+
+#[tokio::test]
+async fn edited_event_payload_breaks_the_chain_at_its_seq() {
+    let dir = TempDir::new("tamper-payload");
+    let store = SqliteStore::open(&dir.db()).unwrap();
+    three_events(&store).await;
+
+    let conn = raw(&dir.db());
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update;
+         UPDATE events SET payload_json = replace(payload_json, '\"payable_fen\":12345', '\"payable_fen\":1') WHERE seq = 2;",
+    )
+    .unwrap();
+    assert_eq!(conn.changes(), 1);
+
+    match store.verify_chain().await {
+        Err(StoreError::ChainBroken { seq, detail }) => {
+            assert_eq!(seq, 2, "{detail}");
+        }
+        other => panic!("expected ChainBroken at seq 2, got {other:?}"),
+    }
+    let message = store.verify_chain().await.unwrap_err().to_string();
+    assert!(message.contains("seq 2"), "{message}");
+}
+
+#[tokio::test]
+async fn deleted_or_relinked_events_break_the_chain() {
+    let dir = TempDir::new("tamper-delete");
+    let store = SqliteStore::open(&dir.db()).unwrap();
+    three_events(&store).await;
+    let conn = raw(&dir.db());
+    conn.execute_batch("DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 2;").unwrap();
+    assert!(matches!(store.verify_chain().await, Err(StoreError::ChainBroken { seq: 2, .. })));
+
+    let dir = TempDir::new("tamper-time");
+    let store = SqliteStore::open(&dir.db()).unwrap();
+    three_events(&store).await;
+    let conn = raw(&dir.db());
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update; UPDATE events SET recorded_at_us = recorded_at_us + 1 WHERE seq = 3;",
+    )
+    .unwrap();
+    assert!(matches!(store.verify_chain().await, Err(StoreError::ChainBroken { seq: 3, .. })));
+}
+
+#[tokio::test]
+async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
+    let dir = TempDir::new("append-only");
+    let store = SqliteStore::open(&dir.db()).unwrap();
+    three_events(&store).await;
+    store
+        .put_party(PartyRecord { uscc: "U".into(), name: "n".into(), body_json: "{}".into(), recorded_at: at(1, 0) })
+        .await
+        .unwrap();
+    let conn = raw(&dir.db());
+    for sql in [
+        "UPDATE events SET payload_json = '{}' WHERE seq = 1",
+        "DELETE FROM events WHERE seq = 1",
+        "UPDATE declarations SET payable_fen = 0",
+        "DELETE FROM declarations",
+        "DELETE FROM declaration_treatments",
+        "UPDATE parties SET name = 'x'",
+        "DELETE FROM parties",
+        "INSERT INTO policy_rows (kind, key, effective_from_days, body_json, author, recorded_at_us) VALUES ('k','k',0,'{}','a',0)",
+        "UPDATE policy_rows SET body_json = '{}'",
+    ] {
+        let result = conn.execute_batch(sql);
+        if sql.starts_with("INSERT") {
+            result.unwrap();
+        } else {
+            let err = result.expect_err(sql).to_string();
+            assert!(err.contains("insert-only"), "{sql}: {err}");
+        }
+    }
+    let duplicate = conn.execute(
+        "INSERT INTO declarations (declarant, reference, zone, flow, declared_on_days, treatments_json, channel, \
+         payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
+         VALUES ('D', 'R0', 'z', 'f', 0, '[]', 'c', 0, 'x', '{}', '{}', 0)",
+        [],
+    );
+    assert!(duplicate.unwrap_err().to_string().contains("UNIQUE"));
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn reopening_applies_nothing_and_continues_the_chain() {
+    let dir = TempDir::new("reopen");
+    let first = {
+        let store = SqliteStore::open(&dir.db()).unwrap();
+        three_events(&store).await;
+        store.verify_chain().await.unwrap()
+    };
+    let store = SqliteStore::open(&dir.db()).unwrap();
+    assert_eq!(store.verify_chain().await.unwrap(), first);
+    let outcome = store.submit_declaration(declaration("D", "R9", 0)).await.unwrap();
+    assert!(matches!(outcome, SubmitOutcome::Created(_)));
+    let events = store.events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[3].prev_hash, first.head_hash);
+    drop(store);
+
+    let conn = raw(&dir.db());
+    let applied: Vec<(i64, String)> = conn
+        .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0].0, 1);
+    assert_eq!(applied[0].1.len(), 64);
+}
+
+#[tokio::test]
+async fn edited_or_unknown_migrations_are_refused() {
+    let dir = TempDir::new("migrations");
+    drop(SqliteStore::open(&dir.db()).unwrap());
+    let conn = raw(&dir.db());
+    conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1", []).unwrap();
+    let err = SqliteStore::open(&dir.db()).err().expect("an edited migration must be refused").to_string();
+    assert!(err.contains("changed after it was applied"), "{err}");
+
+    let dir = TempDir::new("migrations-newer");
+    drop(SqliteStore::open(&dir.db()).unwrap());
+    let conn = raw(&dir.db());
+    conn.execute(
+        "INSERT INTO schema_migrations (version, name, checksum, applied_at_us) VALUES (99, 'future', 'x', 0)",
+        [],
+    )
+    .unwrap();
+    let err = SqliteStore::open(&dir.db()).err().expect("an unknown migration must be refused").to_string();
+    assert!(err.contains("does not know"), "{err}");
+}
+
+/// A request that fails inside a group commit is rolled back alone: the others in the same batch commit,
+/// and the chain has no hole where the failed one would have been.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_request_does_not_spoil_its_batch() {
+    let dir = TempDir::new("poison");
+    let store = Arc::new(SqliteStore::open(&dir.db()).unwrap());
+    let conn = raw(&dir.db());
+    conn.execute_batch(
+        "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.subject LIKE '%/POISON%'
+         BEGIN SELECT RAISE(ABORT, 'poisoned request'); END;",
+    )
+    .unwrap();
+
+    let mut batch = Vec::new();
+    for i in 0..300 {
+        let reference = if i % 50 == 7 { format!("POISON-{i}") } else { format!("R{i}") };
+        batch.push(declaration("D", &reference, 0));
+    }
+    // submit_many queues everything at once, so the poisoned requests share batches with good ones.
+    let err = store.submit_many(batch.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("poisoned request"), "{err}");
+
+    let mut tasks = Vec::new();
+    for d in batch {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { (d.reference.clone(), store.submit_declaration(d).await) }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let (reference, outcome) = task.await.unwrap();
+        if reference.starts_with("POISON") {
+            assert!(
+                matches!(outcome, Err(StoreError::Backend(ref m)) if m.contains("poisoned request")),
+                "{outcome:?}"
+            );
+            assert!(matches!(store.find_declaration("D", &reference).await, Err(StoreError::NotFound)));
+        } else {
+            // Recorded by submit_many already: now a repeat.
+            assert!(matches!(outcome, Ok(SubmitOutcome::Repeat(_))), "{outcome:?}");
+            created += 1;
+        }
+    }
+    assert_eq!(created, 294);
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, 294);
+}

@@ -1,0 +1,876 @@
+//! The backend conformance suite: what every [`Store`] must do, written once against the trait.
+//!
+//! Each case is a public async function taking a fresh, empty, migrated store and panicking on the first
+//! outcome a user would see differently. A backend runs all of them with [`conformance_tests!`] from its
+//! `tests/conformance.rs`, handing in its own runner (which makes the fresh store and cleans up after):
+//!
+//! ```ignore
+//! async fn run(name: &'static str, case: zonegate_store::conformance::Case) {
+//!     let store = MyStore::open_fresh().await.unwrap();
+//!     case(std::sync::Arc::new(store)).await;
+//! }
+//! zonegate_store::conformance_tests!(run);
+//! ```
+//!
+//! The generated tests use `#[tokio::test(flavor = "multi_thread")]`, so the backend needs `tokio` (with
+//! `macros` and `rt-multi-thread`) among its dev-dependencies. [`CASES`] lists the same cases by name.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::backend::{DECLARATION_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED};
+use crate::chain::{self, GENESIS_HASH};
+use crate::{
+    DeclarationFilter, NewDeclaration, PartyRecord, PolicyRow, Store, StoreError, StoredDeclaration, SubmitOutcome,
+    PAGE_SIZE_MAX,
+};
+
+/// One conformance case, boxed so runners can take any of them.
+pub type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Generates one `#[tokio::test]` per conformance case, each calling `$runner(name, case).await` where
+/// `$runner` is an `async fn(&'static str, zonegate_store::conformance::Case)` of the calling crate.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($runner:path) => {
+        $crate::conformance_tests!(@cases $runner;
+            submit_creates_and_reads_back,
+            submit_is_idempotent,
+            conflicting_document_returns_first_record,
+            same_reference_under_other_declarant_is_distinct,
+            ids_increase_in_recording_order,
+            missing_records_are_not_found,
+            list_filters_by_flow_and_declarant,
+            list_filters_by_declared_on_inclusive,
+            list_filters_by_treatment_membership,
+            list_paginates_without_gaps_or_duplicates,
+            list_limit_is_clamped,
+            party_latest_version_is_current,
+            parties_list_in_uscc_order_with_cursor,
+            policy_rows_read_back_in_recording_order,
+            empty_policy_append_records_nothing,
+            events_chain_every_state_change,
+            events_paginate_by_seq,
+            empty_chain_verifies,
+            concurrent_submits_are_consistent,
+            concurrent_mixed_writes_keep_one_chain,
+            timestamps_and_dates_round_trip_exactly,
+            text_round_trips_exactly,
+        );
+    };
+    (@cases $runner:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $runner(stringify!($case), |store| ::std::boxed::Box::pin($crate::conformance::$case(store))).await;
+            }
+        )+
+    };
+}
+
+macro_rules! case_list {
+    ($($case:ident),+ $(,)?) => {
+        /// Every case by name, for runners that prefer a loop to [`conformance_tests!`].
+        pub const CASES: &[(&str, Case)] = &[$((stringify!($case), |store| Box::pin($case(store)))),+];
+    };
+}
+
+case_list!(
+    submit_creates_and_reads_back,
+    submit_is_idempotent,
+    conflicting_document_returns_first_record,
+    same_reference_under_other_declarant_is_distinct,
+    ids_increase_in_recording_order,
+    missing_records_are_not_found,
+    list_filters_by_flow_and_declarant,
+    list_filters_by_declared_on_inclusive,
+    list_filters_by_treatment_membership,
+    list_paginates_without_gaps_or_duplicates,
+    list_limit_is_clamped,
+    party_latest_version_is_current,
+    parties_list_in_uscc_order_with_cursor,
+    policy_rows_read_back_in_recording_order,
+    empty_policy_append_records_nothing,
+    events_chain_every_state_change,
+    events_paginate_by_seq,
+    empty_chain_verifies,
+    concurrent_submits_are_consistent,
+    concurrent_mixed_writes_keep_one_chain,
+    timestamps_and_dates_round_trip_exactly,
+    text_round_trips_exactly,
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// Fixtures
+
+/// A timestamp at whole microseconds, as the app passes them.
+pub fn at(secs: i64, micros: u32) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, micros * 1_000).expect("fixture timestamp in range")
+}
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().expect("fixture date")
+}
+
+/// A declaration whose document is roughly 3 KB of JSON; `variant` changes the document (and its hash).
+pub fn declaration(declarant: &str, reference: &str, variant: u32) -> NewDeclaration {
+    let items: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                "{{\"line\":{i},\"hs\":\"8471300000\",\"description\":\"portable data processing machine, variant {variant}\",\
+                 \"origin\":\"CN\",\"quantity\":\"{q}\",\"unit\":\"PCE\",\"value\":\"{v}.00\",\"currency\":\"CNY\",\
+                 \"treatment\":\"bonded\",\"purpose\":\"processing\"}}",
+                q = i + 1,
+                v = 1000 + i * 17 + variant
+            )
+        })
+        .collect();
+    let document_json = format!(
+        "{{\"declarant\":\"{declarant}\",\"reference\":\"{reference}\",\"zone\":\"SHFTZ\",\"flow\":\"import\",\
+         \"variant\":{variant},\"items\":[{}]}}",
+        items.join(",")
+    );
+    NewDeclaration {
+        declarant: declarant.to_owned(),
+        reference: reference.to_owned(),
+        zone: "SHFTZ".to_owned(),
+        flow: "import".to_owned(),
+        declared_on: date("2024-03-15"),
+        treatments: vec!["bonded".to_owned()],
+        channel: "green".to_owned(),
+        payable_fen: 12_345 + i64::from(variant),
+        document_sha256: chain::sha256_hex(&document_json),
+        assessment_json: format!("{{\"payable_fen\":{},\"lines\":12}}", 12_345 + variant),
+        document_json,
+        recorded_at: at(1_710_000_000, 123_456),
+    }
+}
+
+fn party(uscc: &str, name: &str, recorded_at: DateTime<Utc>) -> PartyRecord {
+    PartyRecord {
+        uscc: uscc.to_owned(),
+        name: name.to_owned(),
+        body_json: format!("{{\"uscc\":\"{uscc}\",\"name\":\"{name}\",\"credit\":\"general\"}}"),
+        recorded_at,
+    }
+}
+
+fn policy_row(kind: &str, key: &str, effective_from: &str, body: &str) -> PolicyRow {
+    PolicyRow {
+        kind: kind.to_owned(),
+        key: key.to_owned(),
+        effective_from: date(effective_from),
+        body_json: body.to_owned(),
+        author: String::new(),
+        recorded_at: at(0, 0),
+    }
+}
+
+fn created(outcome: SubmitOutcome) -> StoredDeclaration {
+    match outcome {
+        SubmitOutcome::Created(record) => record,
+        other => panic!("expected Created, got {other:?}"),
+    }
+}
+
+async fn submit(store: &Arc<dyn Store>, d: NewDeclaration) -> StoredDeclaration {
+    created(store.submit_declaration(d).await.expect("submit"))
+}
+
+async fn event_count(store: &Arc<dyn Store>) -> i64 {
+    store.verify_chain().await.expect("verify_chain").events
+}
+
+fn filter(limit: u32) -> DeclarationFilter {
+    DeclarationFilter { limit, ..DeclarationFilter::default() }
+}
+
+async fn list_all(store: &Arc<dyn Store>, mut f: DeclarationFilter) -> Vec<StoredDeclaration> {
+    let mut all = Vec::new();
+    loop {
+        let page = store.list_declarations(f.clone()).await.expect("list");
+        assert!(page.items.len() <= f.limit.clamp(1, PAGE_SIZE_MAX) as usize);
+        all.extend(page.items);
+        match page.next_after {
+            Some(after) => f.after = Some(after),
+            None => return all,
+        }
+    }
+}
+
+fn ids(records: &[StoredDeclaration]) -> Vec<i64> {
+    records.iter().map(|r| r.id).collect()
+}
+
+fn expect_record(record: &StoredDeclaration, new: &NewDeclaration) {
+    assert_eq!(record.declarant, new.declarant);
+    assert_eq!(record.reference, new.reference);
+    assert_eq!(record.zone, new.zone);
+    assert_eq!(record.flow, new.flow);
+    assert_eq!(record.declared_on, new.declared_on);
+    assert_eq!(record.treatments, new.treatments);
+    assert_eq!(record.channel, new.channel);
+    assert_eq!(record.payable_fen, new.payable_fen);
+    assert_eq!(record.document_sha256, new.document_sha256);
+    assert_eq!(record.document_json, new.document_json);
+    assert_eq!(record.assessment_json, new.assessment_json);
+    assert_eq!(record.recorded_at, new.recorded_at);
+}
+
+fn payload(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).expect("event payload is JSON")
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Declarations
+
+/// A new declaration is created, and reads back identically by id and by (declarant, reference).
+pub async fn submit_creates_and_reads_back(store: Arc<dyn Store>) {
+    let new = declaration("91310000MA1FL1234X", "REF-0001", 0);
+    let record = submit(&store, new.clone()).await;
+    expect_record(&record, &new);
+    assert_eq!(store.get_declaration(record.id).await.unwrap(), record);
+    assert_eq!(store.find_declaration(&new.declarant, &new.reference).await.unwrap(), record);
+    let page = store.list_declarations(filter(10)).await.unwrap();
+    assert_eq!(page.items, vec![record]);
+    assert_eq!(page.next_after, None);
+}
+
+/// Submitting the same document again returns the first record as `Repeat` and records nothing.
+pub async fn submit_is_idempotent(store: Arc<dyn Store>) {
+    let new = declaration("91310000MA1FL1234X", "REF-0001", 0);
+    let first = submit(&store, new.clone()).await;
+    assert_eq!(event_count(&store).await, 1);
+
+    let mut again = new.clone();
+    again.recorded_at = at(1_720_000_000, 1);
+    for _ in 0..3 {
+        assert_eq!(store.submit_declaration(again.clone()).await.unwrap(), SubmitOutcome::Repeat(first.clone()));
+    }
+    assert_eq!(event_count(&store).await, 1);
+    assert_eq!(store.find_declaration(&new.declarant, &new.reference).await.unwrap(), first);
+    assert_eq!(store.list_declarations(filter(10)).await.unwrap().items, vec![first]);
+}
+
+/// Another document under the same (declarant, reference) gets `Conflict` with the first record and
+/// records nothing; the first record stays.
+pub async fn conflicting_document_returns_first_record(store: Arc<dyn Store>) {
+    let new = declaration("91310000MA1FL1234X", "REF-0001", 0);
+    let first = submit(&store, new.clone()).await;
+
+    let mut other = declaration("91310000MA1FL1234X", "REF-0001", 1);
+    other.flow = "export".to_owned();
+    other.recorded_at = at(1_720_000_000, 0);
+    assert_ne!(other.document_sha256, new.document_sha256);
+    assert_eq!(store.submit_declaration(other.clone()).await.unwrap(), SubmitOutcome::Conflict(first.clone()));
+    assert_eq!(event_count(&store).await, 1);
+    assert_eq!(store.find_declaration(&new.declarant, &new.reference).await.unwrap(), first);
+    assert_eq!(store.list_declarations(filter(10)).await.unwrap().items, vec![first.clone()]);
+
+    // The original document is still a repeat afterwards.
+    assert_eq!(store.submit_declaration(new).await.unwrap(), SubmitOutcome::Repeat(first));
+}
+
+/// The key is the pair: the same reference under another declarant is another declaration.
+pub async fn same_reference_under_other_declarant_is_distinct(store: Arc<dyn Store>) {
+    let a = submit(&store, declaration("91310000MA1FL1234X", "REF-0001", 0)).await;
+    let b = submit(&store, declaration("91310000MA1FL9999Y", "REF-0001", 0)).await;
+    assert_ne!(a.id, b.id);
+    assert_eq!(store.find_declaration("91310000MA1FL9999Y", "REF-0001").await.unwrap(), b);
+    assert_eq!(store.find_declaration("91310000MA1FL1234X", "REF-0001").await.unwrap(), a);
+    assert_eq!(event_count(&store).await, 2);
+}
+
+/// Ids are assigned in recording order, and a listing without filters returns that order.
+pub async fn ids_increase_in_recording_order(store: Arc<dyn Store>) {
+    let mut recorded = Vec::new();
+    for i in 0..10 {
+        recorded.push(submit(&store, declaration("D", &format!("R{i:02}"), 0)).await);
+    }
+    assert!(recorded.windows(2).all(|pair| pair[0].id < pair[1].id));
+    assert_eq!(list_all(&store, filter(3)).await, recorded);
+}
+
+/// Unknown ids, keys and parties are `NotFound`.
+pub async fn missing_records_are_not_found(store: Arc<dyn Store>) {
+    assert!(matches!(store.get_declaration(1).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.find_declaration("D", "R").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.get_party("91310000MA1FL1234X").await, Err(StoreError::NotFound)));
+    let record = submit(&store, declaration("D", "R", 0)).await;
+    assert!(matches!(store.get_declaration(record.id + 1).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.find_declaration("D", "R2").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.find_declaration("D2", "R").await, Err(StoreError::NotFound)));
+    assert!(store.list_parties(None, 10).await.unwrap().is_empty());
+    assert!(store.policy_rows("tariff_line").await.unwrap().is_empty());
+    assert_eq!(store.policy_row_count().await.unwrap(), 0);
+}
+
+/// `flow` and `declarant` filter by equality, alone and together.
+pub async fn list_filters_by_flow_and_declarant(store: Arc<dyn Store>) {
+    let mut all = Vec::new();
+    for i in 0..12u32 {
+        let mut d = declaration(if i % 3 == 0 { "A" } else { "B" }, &format!("R{i:02}"), i);
+        d.flow = if i % 2 == 0 { "import" } else { "export" }.to_owned();
+        all.push(submit(&store, d).await);
+    }
+    let pick = |f: &dyn Fn(&StoredDeclaration) -> bool| all.iter().filter(|r| f(r)).cloned().collect::<Vec<_>>();
+
+    let imports = list_all(&store, DeclarationFilter { flow: Some("import".into()), ..filter(5) }).await;
+    assert_eq!(imports, pick(&|r| r.flow == "import"));
+    let of_a = list_all(&store, DeclarationFilter { declarant: Some("A".into()), ..filter(5) }).await;
+    assert_eq!(of_a, pick(&|r| r.declarant == "A"));
+    let both =
+        list_all(&store, DeclarationFilter { flow: Some("export".into()), declarant: Some("B".into()), ..filter(2) })
+            .await;
+    assert_eq!(both, pick(&|r| r.flow == "export" && r.declarant == "B"));
+    assert!(!both.is_empty());
+    let none = store.list_declarations(DeclarationFilter { flow: Some("transit".into()), ..filter(5) }).await.unwrap();
+    assert!(none.items.is_empty());
+    assert_eq!(none.next_after, None);
+}
+
+/// `declared_from` and `declared_to` bound `declared_on` inclusively.
+pub async fn list_filters_by_declared_on_inclusive(store: Arc<dyn Store>) {
+    let days = ["2023-12-31", "2024-01-01", "2024-01-15", "2024-01-31", "2024-02-01"];
+    let mut all = Vec::new();
+    for (i, day) in days.iter().enumerate() {
+        let mut d = declaration("D", &format!("R{i}"), 0);
+        d.declared_on = date(day);
+        all.push(submit(&store, d).await);
+    }
+    let january = list_all(
+        &store,
+        DeclarationFilter {
+            declared_from: Some(date("2024-01-01")),
+            declared_to: Some(date("2024-01-31")),
+            ..filter(10)
+        },
+    )
+    .await;
+    assert_eq!(january, all[1..4].to_vec());
+    let from = list_all(&store, DeclarationFilter { declared_from: Some(date("2024-01-31")), ..filter(10) }).await;
+    assert_eq!(from, all[3..].to_vec());
+    let to = list_all(&store, DeclarationFilter { declared_to: Some(date("2024-01-01")), ..filter(10) }).await;
+    assert_eq!(to, all[..2].to_vec());
+    let one_day = list_all(
+        &store,
+        DeclarationFilter {
+            declared_from: Some(date("2024-01-15")),
+            declared_to: Some(date("2024-01-15")),
+            ..filter(10)
+        },
+    )
+    .await;
+    assert_eq!(one_day, vec![all[2].clone()]);
+}
+
+/// `treatment` matches declarations whose treatments contain it exactly (no prefix or substring match).
+pub async fn list_filters_by_treatment_membership(store: Arc<dyn Store>) {
+    let sets: [&[&str]; 6] = [
+        &["exempt", "bonded"],
+        &["bonded"],
+        &["bonded_processing"],
+        &[],
+        &["exempt"],
+        &["dutiable", "bonded", "exempt"],
+    ];
+    let mut all = Vec::new();
+    for (i, set) in sets.iter().enumerate() {
+        let mut d = declaration("D", &format!("R{i}"), 0);
+        d.treatments = set.iter().map(|t| (*t).to_owned()).collect();
+        d.flow = if i < 3 { "import" } else { "export" }.to_owned();
+        all.push(submit(&store, d).await);
+    }
+    let with = |t: &str| all.iter().filter(|r| r.treatments.iter().any(|x| x == t)).cloned().collect::<Vec<_>>();
+    for t in ["bonded", "exempt", "bonded_processing", "dutiable"] {
+        let got = list_all(&store, DeclarationFilter { treatment: Some(t.into()), ..filter(1) }).await;
+        assert_eq!(got, with(t), "treatment {t}");
+    }
+    for t in ["bond", "onded", "", "exempt,bonded", "%", "_onded"] {
+        let got = list_all(&store, DeclarationFilter { treatment: Some(t.into()), ..filter(10) }).await;
+        assert!(got.is_empty(), "treatment {t:?} matched {got:?}");
+    }
+    let combined = list_all(
+        &store,
+        DeclarationFilter { treatment: Some("bonded".into()), flow: Some("export".into()), ..filter(10) },
+    )
+    .await;
+    assert_eq!(combined, vec![all[5].clone()]);
+}
+
+/// Walking pages with the cursor yields every match once, in id order, with or without filters.
+pub async fn list_paginates_without_gaps_or_duplicates(store: Arc<dyn Store>) {
+    let mut all = Vec::new();
+    for i in 0..23u32 {
+        let mut d = declaration("D", &format!("R{i:02}"), i);
+        d.flow = if i % 3 == 0 { "export" } else { "import" }.to_owned();
+        all.push(submit(&store, d).await);
+    }
+    for limit in [1, 4, 5, 22, 23, 24, 100] {
+        let got = list_all(&store, filter(limit)).await;
+        assert_eq!(ids(&got), ids(&all), "limit {limit}");
+    }
+    let imports: Vec<_> = all.iter().filter(|r| r.flow == "import").cloned().collect();
+    for limit in [1, 3, 15, 16] {
+        let got = list_all(&store, DeclarationFilter { flow: Some("import".into()), ..filter(limit) }).await;
+        assert_eq!(got, imports, "limit {limit}");
+    }
+
+    // Explicit pages: full pages carry a cursor, the last page does not.
+    let first = store.list_declarations(filter(10)).await.unwrap();
+    assert_eq!(first.items, all[..10].to_vec());
+    assert_eq!(first.next_after, Some(all[9].id));
+    let second = store.list_declarations(DeclarationFilter { after: first.next_after, ..filter(10) }).await.unwrap();
+    assert_eq!(second.items, all[10..20].to_vec());
+    let third = store.list_declarations(DeclarationFilter { after: second.next_after, ..filter(10) }).await.unwrap();
+    assert_eq!(third.items, all[20..].to_vec());
+    assert_eq!(third.next_after, None);
+
+    // A cursor past the end, or an arbitrary id in between, works too.
+    let past = store.list_declarations(DeclarationFilter { after: Some(all[22].id), ..filter(10) }).await.unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!(past.next_after, None);
+    let mid = store.list_declarations(DeclarationFilter { after: Some(all[4].id), ..filter(2) }).await.unwrap();
+    assert_eq!(mid.items, all[5..7].to_vec());
+}
+
+/// A limit of 0 is treated as 1; a limit above `PAGE_SIZE_MAX` is cut to it.
+pub async fn list_limit_is_clamped(store: Arc<dyn Store>) {
+    let total = PAGE_SIZE_MAX as usize + 3;
+    let mut tasks = Vec::new();
+    for i in 0..total {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { submit(&store, declaration("D", &format!("R{i:04}"), 0)).await }));
+    }
+    for task in tasks {
+        task.await.expect("submit task");
+    }
+
+    let one = store.list_declarations(filter(0)).await.unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert_eq!(one.next_after, Some(one.items[0].id));
+
+    let big = store.list_declarations(filter(u32::MAX)).await.unwrap();
+    assert_eq!(big.items.len(), PAGE_SIZE_MAX as usize);
+    let rest = store
+        .list_declarations(DeclarationFilter { after: big.next_after, ..filter(PAGE_SIZE_MAX + 1) })
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 3);
+    assert_eq!(rest.next_after, None);
+    let mut seen: Vec<i64> = ids(&big.items);
+    seen.extend(ids(&rest.items));
+    let unique: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), total);
+    assert!(seen.windows(2).all(|pair| pair[0] < pair[1]));
+
+    let parties = store.list_parties(None, 0).await.unwrap();
+    assert!(parties.is_empty());
+    store.put_party(party("A", "a", at(1, 0))).await.unwrap();
+    store.put_party(party("B", "b", at(1, 0))).await.unwrap();
+    assert_eq!(store.list_parties(None, 0).await.unwrap().len(), 1);
+    assert_eq!(store.events(0, 0).await.unwrap().len(), 1);
+    assert_eq!(store.events(0, u32::MAX).await.unwrap().len(), PAGE_SIZE_MAX as usize);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parties
+
+/// Putting a party twice keeps both versions; the latest put is current, whatever its timestamp.
+pub async fn party_latest_version_is_current(store: Arc<dyn Store>) {
+    let uscc = "91310000MA1FL1234X";
+    let v1 = party(uscc, "Old Name Ltd", at(1_700_000_000, 5));
+    store.put_party(v1.clone()).await.unwrap();
+    assert_eq!(store.get_party(uscc).await.unwrap(), v1);
+
+    // An earlier timestamp does not matter: the latest recorded version is current.
+    let v2 =
+        PartyRecord { body_json: "{\"renamed\":true}".into(), ..party(uscc, "New Name Ltd", at(1_600_000_000, 7)) };
+    store.put_party(v2.clone()).await.unwrap();
+    assert_eq!(store.get_party(uscc).await.unwrap(), v2);
+    assert_eq!(store.list_parties(None, 10).await.unwrap(), vec![v2.clone()]);
+
+    // Putting the same content again is still a new version with its own event.
+    store.put_party(v2.clone()).await.unwrap();
+    let events = store.events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    for (event, version) in events.iter().zip([&v1, &v2, &v2]) {
+        assert_eq!(event.kind, PARTY_RECORDED);
+        assert_eq!(event.subject, uscc);
+        assert_eq!(event.recorded_at, version.recorded_at);
+        let body = payload(&event.payload_json);
+        assert_eq!(body["body_sha256"], chain::sha256_hex(&version.body_json));
+    }
+}
+
+/// Current parties list ascending by uscc; `after` is exclusive; pages chain without gaps.
+pub async fn parties_list_in_uscc_order_with_cursor(store: Arc<dyn Store>) {
+    let usccs = ["9144", "9111", "9133", "9122", "9155", "9100"];
+    for (i, uscc) in usccs.iter().enumerate() {
+        store.put_party(party(uscc, &format!("first {i}"), at(10, 0))).await.unwrap();
+    }
+    store.put_party(party("9133", "second", at(20, 0))).await.unwrap();
+
+    let all = store.list_parties(None, 100).await.unwrap();
+    let listed: Vec<&str> = all.iter().map(|p| p.uscc.as_str()).collect();
+    assert_eq!(listed, ["9100", "9111", "9122", "9133", "9144", "9155"]);
+    assert_eq!(all[3].name, "second");
+
+    let page = store.list_parties(Some("9122".into()), 2).await.unwrap();
+    let listed: Vec<&str> = page.iter().map(|p| p.uscc.as_str()).collect();
+    assert_eq!(listed, ["9133", "9144"]);
+    let between = store.list_parties(Some("9120".into()), 1).await.unwrap();
+    assert_eq!(between[0].uscc, "9122");
+
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_parties(after.clone(), 4).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|p| p.uscc.clone());
+        walked.extend(page);
+    }
+    assert_eq!(walked, all);
+    assert!(store.list_parties(Some("9155".into()), 10).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Policy rows
+
+/// Rows read back per kind in recording order, attributed to the append call; the count covers all kinds.
+pub async fn policy_rows_read_back_in_recording_order(store: Arc<dyn Store>) {
+    let first = vec![
+        policy_row("tariff_line", "8471300000", "2024-01-01", "{\"mfn\":\"0\"}"),
+        policy_row("vat_rate", "standard", "2019-04-01", "{\"rate\":\"0.13\"}"),
+        policy_row("tariff_line", "0101210010", "2024-01-01", "{\"mfn\":\"0\"}"),
+    ];
+    let second = vec![
+        policy_row("tariff_line", "8471300000", "2025-01-01", "{\"mfn\":\"0.05\"}"),
+        policy_row("tariff_line", "0101210010", "2023-01-01", "{\"mfn\":\"0.1\"}"),
+    ];
+    store.append_policy_rows(first.clone(), "seed", at(1_700_000_000, 1)).await.unwrap();
+    store.append_policy_rows(second.clone(), "officer-7", at(1_700_000_100, 2)).await.unwrap();
+
+    let attributed = |rows: &[PolicyRow], author: &str, when: DateTime<Utc>| {
+        rows.iter().map(|r| PolicyRow { author: author.to_owned(), recorded_at: when, ..r.clone() }).collect::<Vec<_>>()
+    };
+    let first = attributed(&first, "seed", at(1_700_000_000, 1));
+    let second = attributed(&second, "officer-7", at(1_700_000_100, 2));
+
+    let tariff = store.policy_rows("tariff_line").await.unwrap();
+    assert_eq!(tariff, vec![first[0].clone(), first[2].clone(), second[0].clone(), second[1].clone()]);
+    assert_eq!(store.policy_rows("vat_rate").await.unwrap(), vec![first[1].clone()]);
+    assert!(store.policy_rows("consumption_tax").await.unwrap().is_empty());
+    assert_eq!(store.policy_row_count().await.unwrap(), 5);
+
+    let events = store.events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].kind, POLICY_ROWS_APPENDED);
+    assert_eq!(events[0].subject, "tariff_line");
+    assert_eq!(events[0].recorded_at, at(1_700_000_000, 1));
+    let body = payload(&events[0].payload_json);
+    assert_eq!(body["author"], "seed");
+    let rows = body["rows"].as_array().expect("rows array");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["kind"], "vat_rate");
+    assert_eq!(rows[1]["key"], "standard");
+    assert_eq!(rows[1]["effective_from"], "2019-04-01");
+    assert_eq!(rows[1]["body_sha256"], chain::sha256_hex("{\"rate\":\"0.13\"}"));
+}
+
+/// Appending no rows records nothing (no rows, no event).
+pub async fn empty_policy_append_records_nothing(store: Arc<dyn Store>) {
+    store.append_policy_rows(Vec::new(), "seed", at(1, 0)).await.unwrap();
+    assert_eq!(store.policy_row_count().await.unwrap(), 0);
+    assert_eq!(event_count(&store).await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Events and the chain
+
+/// Every state change appends one event, seq 1, 2, 3…, each linked to and hashed over the previous one;
+/// `verify_chain` reports the count and the head hash.
+pub async fn events_chain_every_state_change(store: Arc<dyn Store>) {
+    let d1 = declaration("91310000MA1FL1234X", "REF-1", 0);
+    let r1 = submit(&store, d1.clone()).await;
+    store.put_party(party("91310000MA1FL1234X", "Importer", at(1_710_000_001, 0))).await.unwrap();
+    let _ = store.submit_declaration(d1.clone()).await.unwrap(); // repeat: no event
+    let _ = store.submit_declaration(declaration("91310000MA1FL1234X", "REF-1", 9)).await.unwrap(); // conflict
+    store
+        .append_policy_rows(
+            vec![policy_row("list_entry", "negative/SHFTZ/8471", "2024-01-01", "{}")],
+            "seed",
+            at(1_710_000_002, 0),
+        )
+        .await
+        .unwrap();
+    let mut d2 = declaration("91310000MA1FL1234X", "REF-2", 0);
+    d2.recorded_at = at(1_710_000_003, 999_999);
+    let r2 = submit(&store, d2.clone()).await;
+
+    let events = store.events(0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [DECLARATION_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED, DECLARATION_RECORDED]);
+    let mut prev = GENESIS_HASH.to_owned();
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event.seq, i as i64 + 1);
+        assert_eq!(event.prev_hash, prev);
+        let hash = chain::event_hash(
+            &event.prev_hash,
+            event.seq,
+            event.recorded_at,
+            &event.kind,
+            &event.subject,
+            &event.payload_json,
+        );
+        assert_eq!(event.hash, hash);
+        prev = hash;
+    }
+
+    for (event, record, new) in [(&events[0], &r1, &d1), (&events[3], &r2, &d2)] {
+        assert_eq!(event.subject, format!("{}/{}", new.declarant, new.reference));
+        assert_eq!(event.recorded_at, new.recorded_at);
+        let body = payload(&event.payload_json);
+        assert_eq!(body["id"], record.id);
+        assert_eq!(body["document_sha256"], new.document_sha256);
+        assert_eq!(body["assessment_sha256"], chain::sha256_hex(&new.assessment_json));
+        assert_eq!(body["flow"], new.flow);
+        assert_eq!(body["declared_on"], new.declared_on.to_string());
+        assert_eq!(body["payable_fen"], new.payable_fen);
+    }
+    assert_eq!(events[1].subject, "91310000MA1FL1234X");
+    assert_eq!(events[2].subject, "list_entry");
+
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, 4);
+    assert_eq!(report.head_hash, events[3].hash);
+}
+
+/// `events(after, limit)` returns seq > after, ascending, at most limit.
+pub async fn events_paginate_by_seq(store: Arc<dyn Store>) {
+    for i in 0..7 {
+        store.put_party(party(&format!("U{i}"), "n", at(100 + i, 0))).await.unwrap();
+    }
+    let all = store.events(0, 100).await.unwrap();
+    assert_eq!(all.len(), 7);
+    let page = store.events(2, 3).await.unwrap();
+    assert_eq!(page, all[2..5].to_vec());
+    let mut walked = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.events(after, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        walked.extend(page);
+    }
+    assert_eq!(walked, all);
+    assert!(store.events(7, 10).await.unwrap().is_empty());
+}
+
+/// An empty store has an empty, valid chain whose head is the genesis hash.
+pub async fn empty_chain_verifies(store: Arc<dyn Store>) {
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, 0);
+    assert_eq!(report.head_hash, GENESIS_HASH);
+    assert!(store.events(0, 10).await.unwrap().is_empty());
+}
+
+/// 200 concurrent submissions over 60 keys, some repeating the same document and some conflicting:
+/// exactly one creation per key, every other answer names that creation, and the chain holds 60 events.
+pub async fn concurrent_submits_are_consistent(store: Arc<dyn Store>) {
+    const TASKS: u32 = 200;
+    const KEYS: u32 = 60;
+    let mut tasks = Vec::new();
+    for i in 0..TASKS {
+        let store = store.clone();
+        let key = i % KEYS;
+        let variant = u32::from(i % 7 == 3);
+        tasks.push(tokio::spawn(async move {
+            let d = declaration("91310000MA1FL1234X", &format!("REF-{key:03}"), variant);
+            let sha = d.document_sha256.clone();
+            (key, sha, store.submit_declaration(d).await.expect("concurrent submit"))
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("submit task"));
+    }
+
+    let mut creations: HashMap<u32, StoredDeclaration> = HashMap::new();
+    for (key, _, outcome) in &answers {
+        if let SubmitOutcome::Created(record) = outcome {
+            assert!(creations.insert(*key, record.clone()).is_none(), "key {key} created twice");
+        }
+    }
+    assert_eq!(creations.len(), KEYS as usize);
+    for (key, sha, outcome) in &answers {
+        let first = &creations[key];
+        match outcome {
+            SubmitOutcome::Created(record) => assert_eq!(record, first),
+            SubmitOutcome::Repeat(record) => {
+                assert_eq!(record, first);
+                assert_eq!(&record.document_sha256, sha);
+            }
+            SubmitOutcome::Conflict(record) => {
+                assert_eq!(record, first);
+                assert_ne!(&record.document_sha256, sha);
+            }
+        }
+        assert_eq!(&store.find_declaration(&first.declarant, &first.reference).await.unwrap(), first);
+    }
+    let ids: HashSet<i64> = creations.values().map(|r| r.id).collect();
+    assert_eq!(ids.len(), KEYS as usize);
+
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, i64::from(KEYS));
+    let events = store.events(0, PAGE_SIZE_MAX).await.unwrap();
+    let by_subject: BTreeMap<&str, i64> =
+        events.iter().map(|e| (e.subject.as_str(), payload(&e.payload_json)["id"].as_i64().unwrap_or(-1))).collect();
+    for record in creations.values() {
+        assert_eq!(by_subject[format!("{}/{}", record.declarant, record.reference).as_str()], record.id);
+    }
+}
+
+/// Declarations, parties and policy rows written concurrently all land on one gap-free, valid chain.
+pub async fn concurrent_mixed_writes_keep_one_chain(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for i in 0..90u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            match i % 3 {
+                0 => {
+                    created(store.submit_declaration(declaration("D", &format!("R{i}"), i)).await.expect("submit"));
+                }
+                1 => store
+                    .put_party(party(&format!("U{}", i % 10), &format!("v{i}"), at(i64::from(i), 0)))
+                    .await
+                    .expect("party"),
+                _ => store
+                    .append_policy_rows(
+                        vec![
+                            policy_row("tariff_line", &format!("L{i}"), "2024-01-01", "{}"),
+                            policy_row("tariff_line", &format!("M{i}"), "2024-01-01", "{}"),
+                        ],
+                        "seed",
+                        at(i64::from(i), 0),
+                    )
+                    .await
+                    .expect("policy"),
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("write task");
+    }
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, 90);
+    let events = store.events(0, 100).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=90).collect::<Vec<_>>());
+    assert_eq!(report.head_hash, events[89].hash);
+    assert_eq!(store.policy_row_count().await.unwrap(), 60);
+    assert_eq!(store.list_parties(None, 100).await.unwrap().len(), 10);
+    assert_eq!(list_all(&store, filter(7)).await.len(), 30);
+
+    // Within one append the rows keep their order.
+    let rows = store.policy_rows("tariff_line").await.unwrap();
+    for pair in rows.chunks(2) {
+        assert_eq!(pair[0].key[1..], pair[1].key[1..]);
+        assert!(pair[0].key.starts_with('L') && pair[1].key.starts_with('M'));
+    }
+}
+
+/// Microsecond timestamps (before and after the epoch, far past and future) and dates read back identical,
+/// and events carry the same timestamps.
+pub async fn timestamps_and_dates_round_trip_exactly(store: Arc<dyn Store>) {
+    let stamps = [
+        at(0, 0),
+        at(-1, 999_999),
+        at(-86_400 * 365 * 300, 1),
+        at(1_710_000_000, 999_999),
+        at(253_402_300_799, 999_999), // 9999-12-31T23:59:59.999999Z
+        DateTime::from_timestamp(-62_135_596_800, 0).expect("0001-01-01"),
+    ];
+    let days = ["0001-01-01", "1969-12-31", "1970-01-01", "2000-02-29", "2024-12-31", "9999-12-31"];
+    for (i, (stamp, day)) in stamps.iter().zip(days).enumerate() {
+        let mut d = declaration("D", &format!("R{i}"), 0);
+        d.recorded_at = *stamp;
+        d.declared_on = date(day);
+        let record = submit(&store, d.clone()).await;
+        assert_eq!(record.recorded_at, *stamp);
+        let read = store.get_declaration(record.id).await.unwrap();
+        assert_eq!(read.recorded_at, *stamp);
+        assert_eq!(read.declared_on, date(day));
+
+        store.put_party(party(&format!("U{i}"), "n", *stamp)).await.unwrap();
+        assert_eq!(store.get_party(&format!("U{i}")).await.unwrap().recorded_at, *stamp);
+
+        store
+            .append_policy_rows(vec![policy_row("zone_parameter", &format!("k{i}"), day, "{}")], "a", *stamp)
+            .await
+            .unwrap();
+    }
+    let rows = store.policy_rows("zone_parameter").await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>(), stamps.to_vec());
+    assert_eq!(rows.iter().map(|r| r.effective_from).collect::<Vec<_>>(), days.map(date).to_vec());
+    let events = store.events(0, 100).await.unwrap();
+    assert_eq!(events.len(), 18);
+    for (chunk, stamp) in events.chunks(3).zip(stamps) {
+        assert!(chunk.iter().all(|e| e.recorded_at == stamp));
+    }
+    assert_eq!(store.verify_chain().await.unwrap().events, 18);
+
+    // Date filters order correctly across the epoch and far years.
+    let early = list_all(&store, DeclarationFilter { declared_to: Some(date("1970-01-01")), ..filter(10) }).await;
+    assert_eq!(early.len(), 3);
+}
+
+/// Text fields keep every character: quotes, backslashes, newlines, percent signs, non-ASCII, empty strings.
+pub async fn text_round_trips_exactly(store: Arc<dyn Store>) {
+    let odd = "Zhōngguó 中国 \"quoted\" 'single' back\\slash\nnew line\ttab % _ ; -- /* */ , 😀";
+    let mut d = declaration(odd, odd, 0);
+    d.zone = odd.to_owned();
+    d.flow = String::new();
+    d.channel = odd.to_owned();
+    d.treatments = vec![odd.to_owned(), "a,b".to_owned(), String::new()];
+    d.document_json = format!("{{\"text\":{}}}", serde_json::Value::from(odd));
+    d.assessment_json = String::new();
+    d.payable_fen = i64::MIN;
+    let record = submit(&store, d.clone()).await;
+    expect_record(&record, &d);
+    assert_eq!(store.get_declaration(record.id).await.unwrap(), record);
+    assert_eq!(store.find_declaration(odd, odd).await.unwrap(), record);
+    for t in [odd, "a,b", ""] {
+        let got = list_all(&store, DeclarationFilter { treatment: Some(t.into()), ..filter(10) }).await;
+        assert_eq!(got, vec![record.clone()], "treatment {t:?}");
+    }
+    let got = list_all(&store, DeclarationFilter { treatment: Some("a".into()), ..filter(10) }).await;
+    assert!(got.is_empty());
+    let got =
+        list_all(&store, DeclarationFilter { declarant: Some(odd.into()), flow: Some(String::new()), ..filter(10) })
+            .await;
+    assert_eq!(got, vec![record.clone()]);
+
+    let p =
+        PartyRecord { uscc: odd.to_owned(), name: odd.to_owned(), body_json: odd.to_owned(), recorded_at: at(5, 5) };
+    store.put_party(p.clone()).await.unwrap();
+    assert_eq!(store.get_party(odd).await.unwrap(), p);
+
+    let row = PolicyRow {
+        kind: odd.to_owned(),
+        key: odd.to_owned(),
+        body_json: odd.to_owned(),
+        ..policy_row("k", "k", "2024-01-01", "")
+    };
+    store.append_policy_rows(vec![row.clone()], odd, at(6, 6)).await.unwrap();
+    assert_eq!(
+        store.policy_rows(odd).await.unwrap(),
+        vec![PolicyRow { author: odd.to_owned(), recorded_at: at(6, 6), ..row }]
+    );
+    assert_eq!(store.verify_chain().await.unwrap().events, 3);
+}
