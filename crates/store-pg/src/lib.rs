@@ -1,7 +1,7 @@
 //! PostgreSQL backend of the zonegate [`Store`].
 //!
 //! Writes go through one connection owned by one tokio task doing group commit (see
-//! [`writer`](crate::writer)): concurrent requests share a transaction and its commit, and the chain stays
+//! the `writer` module): concurrent requests share a transaction and its commit, and the chain stays
 //! strictly serial. Reads go to a few other connections, chosen round-robin (each pipelines concurrent
 //! queries). [`PgStore::connect_with_schema`] keeps a store in its own schema, which is how the tests stay
 //! isolated from each other in one database.

@@ -9,7 +9,8 @@
 //! (default 512) to a fresh database under DIR (default: the system temp directory); then COUNT more through
 //! `submit_many` in chunks; then COUNT more from concurrent tasks again; then the chain is verified.
 //! `ZG_DURABILITY=full|pipelined|normal|off` picks the durability (default: full, the store's default);
-//! `ZG_KEYS=scattered` makes every group commit insert keys from all over the unique index.
+//! `ZG_KEYS=scattered` makes every group commit insert keys from all over the unique index;
+//! `ZG_BATCH_MAX=N` changes the most requests per group commit (default 512).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -84,7 +85,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("off") => Durability::Off,
         _ => Durability::Full,
     };
-    let options = SqliteOptions { durability, ..SqliteOptions::default() };
+    let mut options = SqliteOptions { durability, ..SqliteOptions::default() };
+    if let Some(batch_max) = std::env::var("ZG_BATCH_MAX").ok().and_then(|v| v.parse().ok()) {
+        options.batch_max = batch_max;
+    }
     let store = Arc::new(SqliteStore::open_with(&dir.join("bench.db"), options)?);
     let document_bytes = declaration("91310000MA1FL1234X", "X", 0).document_json.len();
     println!("{count} declarations, document {document_bytes} bytes, {tasks} concurrent tasks, {durability:?}");

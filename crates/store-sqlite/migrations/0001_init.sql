@@ -16,8 +16,8 @@ CREATE TABLE declarations (
     channel          TEXT    NOT NULL,
     payable_fen      INTEGER NOT NULL,
     document_sha256  TEXT    NOT NULL,
-    document_json    TEXT    NOT NULL,
-    assessment_json  TEXT    NOT NULL,
+    document_lz4     BLOB    NOT NULL, -- LZ4 block, size-prefixed: the JSON text compresses 3-4 times
+    assessment_lz4   BLOB    NOT NULL,
     recorded_at_us   INTEGER NOT NULL,
     CONSTRAINT declarations_key UNIQUE (declarant, reference)
 );

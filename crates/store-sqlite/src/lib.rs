@@ -1,10 +1,10 @@
 //! SQLite backend of the zonegate [`Store`]: one database file in WAL mode, durable by default
 //! (`synchronous=FULL`), foreign keys on.
 //!
-//! Writes go through one dedicated writer thread doing group commit (see [`writer`](crate::writer)): many
+//! Writes go through one dedicated writer thread doing group commit (see the `writer` module): many
 //! concurrent submissions share one transaction and one fsync, which is what makes tens of thousands of
 //! durable submissions per second possible on a small machine. A second thread checkpoints the WAL into
-//! the database file (see [`checkpoint`](crate::checkpoint)) so the writer does not stall on it. Reads run on
+//! the database file (see the `checkpoint` module) so the writer does not stall on it. Reads run on
 //! a small pool of read-only connections on tokio's blocking threads; WAL lets them proceed while the writer
 //! commits.
 //!

@@ -127,8 +127,8 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
     }
     let duplicate = conn.execute(
         "INSERT INTO declarations (declarant, reference, zone, flow, declared_on_days, treatments_json, channel, \
-         payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
-         VALUES ('D', 'R0', 'z', 'f', 0, '[]', 'c', 0, 'x', '{}', '{}', 0)",
+         payable_fen, document_sha256, document_lz4, assessment_lz4, recorded_at_us) \
+         VALUES ('D', 'R0', 'z', 'f', 0, '[]', 'c', 0, 'x', x'', x'', 0)",
         [],
     );
     assert!(duplicate.unwrap_err().to_string().contains("UNIQUE"));

@@ -1,7 +1,7 @@
 //! The backend conformance suite: what every [`Store`] must do, written once against the trait.
 //!
 //! Each case is a public async function taking a fresh, empty, migrated store and panicking on the first
-//! outcome a user would see differently. A backend runs all of them with [`conformance_tests!`] from its
+//! outcome a user would see differently. A backend runs all of them with [`conformance_tests!`](crate::conformance_tests) from its
 //! `tests/conformance.rs`, handing in its own runner (which makes the fresh store and cleans up after):
 //!
 //! ```ignore
@@ -74,7 +74,7 @@ macro_rules! conformance_tests {
 
 macro_rules! case_list {
     ($($case:ident),+ $(,)?) => {
-        /// Every case by name, for runners that prefer a loop to [`conformance_tests!`].
+        /// Every case by name, for runners that prefer a loop to [`conformance_tests!`](crate::conformance_tests).
         pub const CASES: &[(&str, Case)] = &[$((stringify!($case), |store| Box::pin($case(store)))),+];
     };
 }

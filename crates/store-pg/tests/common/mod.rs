@@ -8,11 +8,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio_postgres::{Client, NoTls};
 
-/// The database to test against, or `None` (after saying so) when `TEST_DATABASE_URL` is unset.
+/// The database to test against, or `None` (after saying so) when `TEST_DATABASE_URL` is unset; a panic
+/// instead when `ZONEGATE_REQUIRE_PG` is set.
 pub fn database_url(test: &str) -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
+            // CI sets ZONEGATE_REQUIRE_PG so that a missing database fails the run instead of skipping it.
+            assert!(
+                std::env::var("ZONEGATE_REQUIRE_PG").is_err(),
+                "{test}: ZONEGATE_REQUIRE_PG is set but TEST_DATABASE_URL is not"
+            );
             println!("skipped {test}: TEST_DATABASE_URL is not set");
             None
         }
