@@ -25,8 +25,8 @@ pub struct BenchArgs {
     /// Declarations recorded durably.
     #[arg(long, default_value_t = 40_000)]
     submissions: usize,
-    /// Concurrent submitting tasks.
-    #[arg(long, default_value_t = 256)]
+    /// Concurrent submitting tasks (each group commit takes up to 512 waiting submissions).
+    #[arg(long, default_value_t = 1024)]
     concurrency: usize,
     /// Folder for the benchmark databases (default: a fresh folder under the system temp dir).
     #[arg(long)]

@@ -4,7 +4,7 @@
 //! outcome a user would see differently. A backend runs all of them with [`conformance_tests!`](crate::conformance_tests) from its
 //! `tests/conformance.rs`, handing in its own runner (which makes the fresh store and cleans up after):
 //!
-//! ```ignore
+//! ```text
 //! async fn run(name: &'static str, case: zonegate_store::conformance::Case) {
 //!     let store = MyStore::open_fresh().await.unwrap();
 //!     case(std::sync::Arc::new(store)).await;
