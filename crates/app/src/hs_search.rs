@@ -1,5 +1,6 @@
 //! Search over the HS 2022 nomenclature (6,940 codes, English) compiled in from `data/ref/hs2022.csv`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub const HS_2022: &str = include_str!("../../../data/ref/hs2022.csv");
@@ -23,7 +24,9 @@ fn entries() -> &'static [HsEntry] {
             .filter_map(Result::ok)
             .filter_map(|r| {
                 let level: u8 = r.get(4)?.parse().ok()?;
-                (level == 2 || level == 4 || level == 6).then(|| HsEntry {
+                // Section `TOTAL` holds UN Comtrade's own codes (99, 9999, 999999), not the WCO nomenclature.
+                let nomenclature = r.get(0).is_some_and(|section| section != "TOTAL");
+                (nomenclature && (level == 2 || level == 4 || level == 6)).then(|| HsEntry {
                     section: r.get(0).unwrap_or("").to_owned(),
                     code: r.get(1).unwrap_or("").to_owned(),
                     description: r.get(2).unwrap_or("").to_owned(),
@@ -34,9 +37,14 @@ fn entries() -> &'static [HsEntry] {
     })
 }
 
+fn index() -> &'static HashMap<&'static str, usize> {
+    static INDEX: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+    INDEX.get_or_init(|| entries().iter().enumerate().map(|(position, e)| (e.code.as_str(), position)).collect())
+}
+
 /// The nomenclature entry for a 2-, 4- or 6-digit code.
 pub fn lookup(code: &str) -> Option<&'static HsEntry> {
-    entries().iter().find(|e| e.code == code)
+    index().get(code).and_then(|position| entries().get(*position))
 }
 
 /// Codes starting with the query's digits, or descriptions containing every word of it (case-insensitive);
@@ -75,6 +83,7 @@ mod tests {
         let found = search("portable data processing", 10);
         assert!(found.iter().any(|e| e.code == "847130"), "{found:?}");
         assert!(search("", 10).is_empty());
+        assert!(lookup("999999").is_none(), "UN Comtrade's catch-all is not an HS subheading");
         assert_eq!(search("a", 1000).len(), SEARCH_RESULTS_MAX);
     }
 }

@@ -336,6 +336,20 @@ impl App {
         if rows.is_empty() {
             return Ok(0);
         }
+        // A tariff line must subdivide a subheading of the HS 2022 nomenclature.
+        let mut errors = FieldErrors::default();
+        for (index, line) in rows.tariff_lines.iter().enumerate() {
+            if hs_search::lookup(line.key.get(..6).unwrap_or("")).is_none_or(|entry| entry.level != 6) {
+                errors.add(
+                    "hs_not_in_nomenclature",
+                    format!("tariff_lines[{index}]"),
+                    format!("`{}` does not fall under an HS 2022 subheading", line.key),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
         let at = now_micros(self.clock.as_ref());
         let count = rows.len();
         self.store.append_policy_rows(rows::to_store_rows(&rows, author, at), author, at).await?;

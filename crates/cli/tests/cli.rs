@@ -131,4 +131,32 @@ fn a_bad_import_file_is_refused_whole() {
     assert_eq!(output.status.code(), Some(1));
     let body = json(&output);
     assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+    // Well-formed, but 9999.99 is no HS 2022 subheading: refused, and nothing is appended.
+    std::fs::write(&tariff, "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n84713000,84,false,x,0,70,\n99999999,99,false,x,5,30,\n").unwrap();
+    let output = zonegate()
+        .args(["import", "tariff"])
+        .arg(&tariff)
+        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("99999999"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // A valid file is appended and takes effect on its date.
+    std::fs::write(
+        &tariff,
+        "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n84713000,84,false,x,2,70,\n",
+    )
+    .unwrap();
+    let output = zonegate()
+        .args(["import", "tariff"])
+        .arg(&tariff)
+        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("imported 1 rows"));
 }
