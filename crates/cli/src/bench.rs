@@ -28,6 +28,9 @@ pub struct BenchArgs {
     /// Concurrent submitting tasks (each group commit takes up to 512 waiting submissions).
     #[arg(long, default_value_t = 1024)]
     concurrency: usize,
+    /// Also measure durable submissions through PostgreSQL at this URL (in a fresh schema, dropped after).
+    #[arg(long)]
+    postgres: Option<String>,
     /// Folder for the benchmark databases (default: a fresh folder under the system temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -318,6 +321,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         rate(plain_single.1, plain_single.0),
         rate(submissions, grouped) / rate(plain_single.1, plain_single.0)
     );
+
+    if let Some(url) = &args.postgres {
+        let schema = format!("zonegate_bench_{}", std::process::id());
+        let store: Arc<dyn Store> = Arc::new(zonegate_store_pg::PgStore::connect_with_schema(url, &schema).await?);
+        let elapsed = submit_concurrently(store.clone(), rows.clone(), args.concurrency).await?;
+        let report = store.verify_chain().await?;
+        println!(
+            "  zonegate store on PostgreSQL, group commit:    {:>10.0} declarations/s  ({} events verified; schema {schema} dropped)",
+            rate(submissions, elapsed),
+            report.events
+        );
+        drop(store);
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await?;
+    }
 
     // 3. End to end through the app: parse, assess, record.
     let e2e_path = dir.join("e2e.db");
