@@ -6,22 +6,31 @@
 //! serial; an advisory lock held for the batch transaction extends this to several processes sharing a
 //! schema.
 //!
-//! A failing request must not spoil the others. PostgreSQL aborts a transaction at its first error, so a
-//! batch is run optimistically first; if a request fails, the transaction is rolled back and the batch run
-//! again with each request in its own SAVEPOINT, the failing one rolled back alone. (Savepoints on every
-//! request would cost two more round trips each, for a case that almost never happens.)
+//! A batch takes a constant number of round trips, whatever its size: BEGIN; then, pipelined, the advisory
+//! lock, the chain head and id maxima, and the rows already recorded under the batch's (declarant,
+//! reference) keys; then one binary COPY of all new declarations and one insert of all their events
+//! (`unnest` arrays); then COMMIT. Repeats and conflicts, including a key submitted twice in one batch (the
+//! first in batch order wins), are classified in memory, and ids, seqs and hashes are assigned here, in
+//! batch order. A party or policy write in the batch flushes the declarations before it and runs its own
+//! statement, so the chain keeps batch order.
 //!
-//! Each request takes one round trip: declaration ids and policy row ids are assigned here (from the
-//! maxima read at the start of the batch), so the event, whose payload carries the id and whose hash is
-//! computed here, is inserted by the same statement as the record.
+//! A failing request must not spoil the others. PostgreSQL aborts a transaction at its first error, so if
+//! any statement of the bulk attempt fails (the unique key is the last line of defence), the transaction is
+//! rolled back and the batch run again request by request, each in its own SAVEPOINT, the failing one rolled
+//! back alone.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
 use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent};
-use zonegate_store::{NewDeclaration, PartyRecord, PolicyRow, StoreError, StoreResult, SubmitOutcome};
+use zonegate_store::{
+    Event, NewDeclaration, PartyRecord, PolicyRow, StoreError, StoreResult, StoredDeclaration, SubmitOutcome,
+};
 
 use crate::error::Context;
 use crate::reader::{declaration_from_row, declaration_select};
@@ -111,6 +120,9 @@ struct Statements {
     state: Statement,
     submit: Statement,
     existing: Statement,
+    lookup: Statement,
+    copy_declarations: Statement,
+    insert_events: Statement,
     party: Statement,
     policy: Statement,
 }
@@ -122,6 +134,23 @@ struct BatchState {
     next_declaration_id: i64,
     next_policy_row_id: i64,
 }
+
+/// The columns of `copy_declarations`, in order.
+const DECLARATION_TYPES: [Type; 13] = [
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::DATE,
+    Type::TEXT_ARRAY,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+];
 
 /// The handle the store keeps. Dropping it ends the writer task once the queue is empty.
 pub(crate) struct Writer {
@@ -193,6 +222,23 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
         )
         .await?,
         existing: prepare(declaration_select!("WHERE d.declarant = $1 AND d.reference = $2")).await?,
+        lookup: prepare(declaration_select!(
+            "WHERE (d.declarant, d.reference) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+        ))
+        .await?,
+        // Treatments are ragged, so they travel flattened in $7, each row taking the slice [from:to] of it
+        // (an empty slice when from > to). No ON CONFLICT: a key recorded meanwhile fails the bulk insert.
+        copy_declarations: prepare(
+            "COPY declarations (id, declarant, reference, zone, flow, declared_on, treatments, channel, \
+                 payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) FROM STDIN BINARY",
+        )
+        .await?,
+        insert_events: prepare(
+            "INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                 $7::text[])",
+        )
+        .await?,
         party: prepare(
             "WITH inserted AS ( \
                  INSERT INTO parties (uscc, name, body_json, recorded_at_us) VALUES ($1, $2, $3, $4) \
@@ -236,23 +282,185 @@ async fn writer_loop(mut client: Client, statements: Statements, mut queue: mpsc
 
 /// Runs one batch in one transaction; `Err` means nothing of it was committed.
 async fn run_batch(client: &mut Client, statements: &Statements, batch: &mut [Request]) -> Result<(), String> {
-    match attempt(client, statements, batch, false).await {
+    match attempt_bulk(client, statements, batch).await {
         Ok(true) => Ok(()),
-        // A request failed and the transaction was rolled back: isolate each request in a savepoint.
-        Ok(false) => attempt(client, statements, batch, true).await.map(drop),
+        // A statement failed and the transaction was rolled back: isolate each request in a savepoint.
+        Ok(false) => attempt_isolated(client, statements, batch).await,
         Err(e) => Err(e),
     }
 }
 
-/// One try at the batch. Without `isolate`, stops at the first failing request, rolls back and returns
-/// `Ok(false)`; with it, rolls each failing request back to its savepoint and carries on. `Ok(true)` means
-/// committed. On `Err` the transaction is dropped, which rolls it back.
-async fn attempt(
-    client: &mut Client,
-    statements: &Statements,
-    batch: &mut [Request],
-    isolate: bool,
-) -> Result<bool, String> {
+/// A key already recorded, before or earlier in this batch.
+enum Known<'a> {
+    Stored(&'a StoredDeclaration),
+    New(i64, &'a NewDeclaration),
+}
+
+/// New declarations (with their ids and events) waiting for the next bulk insert.
+#[derive(Default)]
+struct Pending<'a> {
+    declarations: Vec<(i64, &'a NewDeclaration)>,
+    events: Vec<Event>,
+}
+
+/// The batch in a few statements (see the module doc). `Ok(true)` means committed; `Ok(false)` means a
+/// statement failed and the transaction was rolled back. On `Err` the transaction is dropped, which rolls
+/// it back.
+async fn attempt_bulk(client: &mut Client, statements: &Statements, batch: &mut [Request]) -> Result<bool, String> {
+    let text = |e: StoreError| e.to_string();
+    let mut results: Vec<Option<StoreResult<Done>>> = Vec::with_capacity(batch.len());
+    {
+        let tx = client.transaction().await.ctx("begin batch").map_err(text)?;
+        let (declarants, references): (Vec<&str>, Vec<&str>) = batch
+            .iter()
+            .filter_map(|request| match &request.op {
+                WriteOp::Submit(prepared) => {
+                    Some((prepared.declaration.declarant.as_str(), prepared.declaration.reference.as_str()))
+                }
+                _ => None,
+            })
+            .unzip();
+        // Pipelined, in this order: the state and the keys are read once the lock is granted, so they see
+        // every batch committed before.
+        let (lock, head, found) = tokio::join!(
+            biased;
+            tx.execute(&statements.lock, &[]),
+            tx.query_one(&statements.state, &[]),
+            async {
+                if declarants.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    tx.query(&statements.lookup, &[&declarants, &references]).await
+                }
+            },
+        );
+        lock.ctx("lock the writer").map_err(text)?;
+        let mut state = batch_state(&head.ctx("read chain head").map_err(text)?).map_err(text)?;
+        let found = match found.ctx("read declarations") {
+            Ok(rows) => rows,
+            Err(_) => return rolled_back(tx).await,
+        };
+        // A row that does not decode is left to the request-by-request run to report against its request.
+        let Ok(stored) = found.iter().map(declaration_from_row).collect::<StoreResult<Vec<_>>>() else {
+            return rolled_back(tx).await;
+        };
+        let mut known: HashMap<(String, String), Known<'_>> = HashMap::with_capacity(batch.len());
+        for existing in &stored {
+            known.insert((existing.declarant.clone(), existing.reference.clone()), Known::Stored(existing));
+        }
+        let mut pending = Pending::default();
+        for request in batch.iter() {
+            match &request.op {
+                WriteOp::Submit(prepared) => {
+                    let d = &prepared.declaration;
+                    let key = (d.declarant.clone(), d.reference.clone());
+                    let recorded = match known.get(&key) {
+                        Some(Known::Stored(existing)) => {
+                            Recorded::Existing(Box::new(classify((*existing).clone(), &d.document_sha256)))
+                        }
+                        Some(Known::New(id, first)) => Recorded::Existing(Box::new(classify(
+                            backend::stored_from_new(*id, (*first).clone()),
+                            &d.document_sha256,
+                        ))),
+                        None => {
+                            let id = state.next_declaration_id;
+                            state.next_declaration_id = id + 1;
+                            pending.events.push(state.head.next(
+                                d.recorded_at,
+                                backend::DECLARATION_RECORDED,
+                                prepared.event.subject.clone(),
+                                prepared.event.payload(id),
+                            ));
+                            pending.declarations.push((id, d));
+                            known.insert(key, Known::New(id, d));
+                            Recorded::Created(id)
+                        }
+                    };
+                    results.push(Some(Ok(Done::Submit(recorded))));
+                }
+                op => {
+                    if flush(&tx, statements, &mut pending).await.is_err() {
+                        return rolled_back(tx).await;
+                    }
+                    let result = run(&tx, statements, &mut state, op).await;
+                    let failed = result.is_err();
+                    results.push(Some(result));
+                    if failed {
+                        return rolled_back(tx).await;
+                    }
+                }
+            }
+        }
+        if flush(&tx, statements, &mut pending).await.is_err() {
+            return rolled_back(tx).await;
+        }
+        tx.commit().await.ctx("commit batch").map_err(text)?;
+    }
+    for (request, result) in batch.iter_mut().zip(results) {
+        request.result = result;
+    }
+    Ok(true)
+}
+
+async fn rolled_back(tx: Transaction<'_>) -> Result<bool, String> {
+    tx.rollback().await.ctx("roll back batch").map_err(|e| e.to_string())?;
+    Ok(false)
+}
+
+/// Copies the pending declarations in, then inserts their events with one statement.
+async fn flush(tx: &Transaction<'_>, statements: &Statements, pending: &mut Pending<'_>) -> StoreResult<()> {
+    if pending.declarations.is_empty() {
+        return Ok(());
+    }
+    let rows = &pending.declarations;
+    let events = &pending.events;
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let event_at: Vec<i64> = events.iter().map(|e| to_micros(e.recorded_at)).collect();
+    let event_column = |f: fn(&Event) -> &str| events.iter().map(f).collect::<Vec<&str>>();
+    let kinds = event_column(|e| &e.kind);
+    let subjects = event_column(|e| &e.subject);
+    let payloads = event_column(|e| &e.payload_json);
+    let prev_hashes = event_column(|e| &e.prev_hash);
+    let hashes = event_column(|e| &e.hash);
+    let event_params: [&(dyn ToSql + Sync); 7] =
+        [&seqs, &event_at, &kinds, &subjects, &payloads, &prev_hashes, &hashes];
+    let copy = async {
+        let sink = tx.copy_in(&statements.copy_declarations).await?;
+        let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &DECLARATION_TYPES));
+        for (id, d) in rows {
+            let recorded_at_us = to_micros(d.recorded_at);
+            writer
+                .as_mut()
+                .write(&[
+                    id,
+                    &d.declarant,
+                    &d.reference,
+                    &d.zone,
+                    &d.flow,
+                    &d.declared_on,
+                    &d.treatments,
+                    &d.channel,
+                    &d.payable_fen,
+                    &d.document_sha256,
+                    &d.document_json,
+                    &d.assessment_json,
+                    &recorded_at_us,
+                ])
+                .await?;
+        }
+        writer.finish().await
+    };
+    // Not pipelined: a COPY queued behind a failing statement would desynchronise the protocol.
+    copy.await.ctx("copy declarations")?;
+    tx.execute(&statements.insert_events, &event_params).await.ctx("insert events")?;
+    pending.declarations.clear();
+    pending.events.clear();
+    Ok(())
+}
+
+/// The batch request by request, each in a savepoint: a failing request is rolled back to its savepoint
+/// and the others carry on. On `Err` the transaction is dropped, which rolls it back.
+async fn attempt_isolated(client: &mut Client, statements: &Statements, batch: &mut [Request]) -> Result<(), String> {
     let text = |e: StoreError| e.to_string();
     let mut tx = client.transaction().await.ctx("begin batch").map_err(text)?;
     // The state is read after the lock is granted, so it sees every batch committed before.
@@ -260,29 +468,19 @@ async fn attempt(
     let row = tx.query_one(&statements.state, &[]).await.ctx("read chain head").map_err(text)?;
     let mut state = batch_state(&row).map_err(text)?;
     for request in batch.iter_mut() {
-        if isolate {
-            let savepoint = tx.savepoint("zonegate_write").await.ctx("savepoint").map_err(text)?;
-            let before = state.clone();
-            let result = run(&savepoint, statements, &mut state, &request.op).await;
-            if result.is_ok() {
-                savepoint.commit().await.ctx("release savepoint").map_err(text)?;
-            } else {
-                state = before;
-                savepoint.rollback().await.ctx("roll back to savepoint").map_err(text)?;
-            }
-            request.result = Some(result);
+        let savepoint = tx.savepoint("zonegate_write").await.ctx("savepoint").map_err(text)?;
+        let before = state.clone();
+        let result = run(&savepoint, statements, &mut state, &request.op).await;
+        if result.is_ok() {
+            savepoint.commit().await.ctx("release savepoint").map_err(text)?;
         } else {
-            let result = run(&tx, statements, &mut state, &request.op).await;
-            let failed = result.is_err();
-            request.result = Some(result);
-            if failed {
-                tx.rollback().await.ctx("roll back batch").map_err(text)?;
-                return Ok(false);
-            }
+            state = before;
+            savepoint.rollback().await.ctx("roll back to savepoint").map_err(text)?;
         }
+        request.result = Some(result);
     }
     tx.commit().await.ctx("commit batch").map_err(text)?;
-    Ok(true)
+    Ok(())
 }
 
 fn batch_state(row: &tokio_postgres::Row) -> StoreResult<BatchState> {

@@ -1,7 +1,8 @@
 //! PostgreSQL-specific guarantees beyond the shared suite: tampering with stored events is detected, the
 //! insert-only tables refuse changes, the unique key exists in the schema, migrations are recorded and
-//! checked on every connect, one failing request does not spoil the rest of its group commit, and two
-//! stores (as two processes would) writing to one schema keep one valid chain.
+//! checked on every connect, one failing request does not spoil the rest of its group commit, a key
+//! submitted twice in one batch is classified against the first, and two stores (as two processes would)
+//! writing to one schema keep one valid chain.
 //!
 //! These tests reach into the store's schema with a second, raw connection, as an intruder would. They
 //! need `TEST_DATABASE_URL`; without it each prints that it was skipped and passes.
@@ -305,6 +306,82 @@ async fn two_stores_on_one_schema_keep_one_chain() {
         for store in &stores {
             assert_eq!(store.verify_chain().await.unwrap().events, 200);
         }
+    })
+    .await;
+}
+
+/// Within one batch the first submission of a key wins: a later identical one is a repeat of it, a later
+/// different one a conflict; ragged treatments (none, one, several) read back exactly.
+#[tokio::test]
+async fn duplicates_within_a_batch_are_classified_against_the_first() {
+    with_fixture("duplicates_within_a_batch_are_classified_against_the_first", |fixture| async move {
+        let store = fixture.store().await;
+        let mut none = declaration("D", "T0", 0);
+        none.treatments = Vec::new();
+        let mut several = declaration("D", "T2", 0);
+        several.treatments = vec!["bonded".into(), "exempt".into(), "processing".into()];
+        let first = declaration("D", "R1", 0);
+        let outcomes = store
+            .submit_many(vec![
+                none.clone(),
+                first.clone(),
+                declaration("D", "R1", 0),
+                declaration("D", "R1", 1),
+                several.clone(),
+                declaration("E", "R1", 1),
+            ])
+            .await
+            .unwrap();
+        let ids: Vec<(&str, i64)> = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                SubmitOutcome::Created(d) => ("created", d.id),
+                SubmitOutcome::Repeat(d) => ("repeat", d.id),
+                SubmitOutcome::Conflict(d) => ("conflict", d.id),
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [("created", 1), ("created", 2), ("repeat", 2), ("conflict", 2), ("created", 3), ("created", 4)]
+        );
+        for outcome in &outcomes[2..4] {
+            let (SubmitOutcome::Repeat(d) | SubmitOutcome::Conflict(d)) = outcome else { unreachable!() };
+            assert_eq!(d.document_sha256, first.document_sha256);
+        }
+        assert!(store.find_declaration("D", "T0").await.unwrap().treatments.is_empty());
+        assert_eq!(store.find_declaration("D", "T2").await.unwrap().treatments, several.treatments);
+        assert_eq!(store.find_declaration("D", "R1").await.unwrap().document_sha256, first.document_sha256);
+        assert_eq!(store.verify_chain().await.unwrap().events, 4);
+    })
+    .await;
+}
+
+/// A declaration the server refuses fails alone, whichever statement of the bulk path it broke.
+#[tokio::test]
+async fn a_refused_declaration_row_does_not_spoil_its_batch() {
+    with_fixture("a_refused_declaration_row_does_not_spoil_its_batch", |fixture| async move {
+        let store = fixture.store().await;
+        let raw = fixture.raw().await;
+        raw.batch_execute(
+            "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.reference LIKE 'POISON%' THEN RAISE EXCEPTION 'poisoned row'; END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER poison BEFORE INSERT ON declarations FOR EACH ROW EXECUTE FUNCTION poison();",
+        )
+        .await
+        .unwrap();
+        let batch = vec![declaration("D", "R0", 0), declaration("D", "POISON", 0), declaration("D", "R1", 0)];
+        let err = store.submit_many(batch).await.unwrap_err();
+        assert!(err.to_string().contains("poisoned row"), "{err}");
+        assert_eq!(store.find_declaration("D", "R0").await.unwrap().id, 1);
+        assert_eq!(store.find_declaration("D", "R1").await.unwrap().id, 2);
+        assert!(matches!(store.find_declaration("D", "POISON").await, Err(StoreError::NotFound)));
+        assert_eq!(store.verify_chain().await.unwrap().events, 2);
+        // The store carries on.
+        let outcome = store.submit_declaration(declaration("D", "R2", 0)).await.unwrap();
+        assert!(matches!(outcome, SubmitOutcome::Created(ref d) if d.id == 3), "{outcome:?}");
     })
     .await;
 }
