@@ -25,8 +25,8 @@ pub struct BenchArgs {
     /// Declarations recorded durably.
     #[arg(long, default_value_t = 40_000)]
     submissions: usize,
-    /// Concurrent submitting tasks (each group commit takes up to 512 waiting submissions).
-    #[arg(long, default_value_t = 1024)]
+    /// Concurrent submitting tasks (each group commit takes up to 2,048 waiting submissions).
+    #[arg(long, default_value_t = 2048)]
     concurrency: usize,
     /// Also measure durable submissions through PostgreSQL at this URL (in a fresh schema, dropped after).
     #[arg(long)]

@@ -132,7 +132,7 @@ pub fn customs_values(declaration: &Declaration, book: &TariffBook) -> Result<Ve
         .iter()
         .map(|item| {
             let cny = round_fen(item.value * rate);
-            (cny, format!("customs value: {} {currency} × {rate} = {cny} CNY (rounded half-up to the fen)", item.value))
+            (cny, format!("customs value: {} {currency} × {rate} = {cny} CNY", item.value))
         })
         .collect();
     if declaration.value_basis == ValueBasis::Fob {
@@ -268,7 +268,7 @@ pub fn compute_item(
             Err(message) => errors.add("rate_missing", item_field(input.index, "hs"), message),
         }
     } else if let Ok((rate, basis)) = select_duty(book, line, item, date) {
-        taxes.trace.push(format!("duty: not due under the item's treatment (would be rate {rate}, {basis})"));
+        taxes.trace.push(format!("duty: not due (would be {rate}, {basis})"));
     }
     taxes.duty_cny = duty;
 
@@ -290,10 +290,14 @@ pub fn compute_item(
                 taxes.consumption_tax_cny = ct;
                 taxes.consumption_tax_rate = row.rate();
                 taxes.basis.push(row.id.clone());
-                taxes.trace.push(format!(
-                    "consumption tax ({}): ({value} + {duty} + {specific_part}) × {pct} / (100 − {pct}) + {specific_part} = {ct} CNY",
-                    row.id
-                ));
+                taxes.trace.push(match (pct.is_zero(), specific_part.is_zero()) {
+                    (false, true) => format!("consumption tax ({}): ({value} + {duty}) × {pct} / (100 − {pct}) = {ct} CNY", row.id),
+                    (true, _) => format!("consumption tax ({}): {} on the declared quantity = {ct} CNY", row.id, row.rate()),
+                    (false, false) => format!(
+                        "consumption tax ({}): ({value} + {duty} + {specific_part}) × {pct} / (100 − {pct}) + {specific_part} = {ct} CNY",
+                        row.id
+                    ),
+                });
             }
             Ok(Some(row)) => {
                 taxes.basis.push(row.id.clone());
