@@ -294,8 +294,9 @@ pub fn compute_item(
                     (false, true) => format!("consumption tax ({}): ({value} + {duty}) × {pct} / (100 − {pct}) = {ct} CNY", row.id),
                     (true, _) => format!("consumption tax ({}): {} on the declared quantity = {ct} CNY", row.id, row.rate()),
                     (false, false) => format!(
-                        "consumption tax ({}): ({value} + {duty} + {specific_part}) × {pct} / (100 − {pct}) + {specific_part} = {ct} CNY",
-                        row.id
+                        "consumption tax ({}): ({value} + {duty} + {specific}) × {pct} / (100 − {pct}) + {specific} = {ct} CNY",
+                        row.id,
+                        specific = specific_part.normalize()
                     ),
                 });
             }
