@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// Also measure durable submissions through PostgreSQL at this URL (in a fresh schema, dropped after).
     #[arg(long)]
     postgres: Option<String>,
+    /// Also measure the SQLite store with `pipelined` durability (same promise to writers, fsync on its own
+    /// thread).
+    #[arg(long)]
+    pipelined: bool,
     /// Folder for the benchmark databases (default: a fresh folder under the system temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -322,6 +326,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         rate(submissions, grouped) / rate(plain_single.1, plain_single.0)
     );
 
+    if args.pipelined {
+        let path = dir.join("store-pipelined.db");
+        let options = zonegate_store_sqlite::SqliteOptions {
+            durability: zonegate_store_sqlite::Durability::Pipelined,
+            ..zonegate_store_sqlite::SqliteOptions::default()
+        };
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(&path, options)?);
+        let elapsed = submit_concurrently(store.clone(), rows.clone(), args.concurrency).await?;
+        println!(
+            "  zonegate store, durability `pipelined`:        {:>10.0} declarations/s",
+            rate(submissions, elapsed)
+        );
+    }
     if let Some(url) = &args.postgres {
         let schema = format!("zonegate_bench_{}", std::process::id());
         let store: Arc<dyn Store> = Arc::new(zonegate_store_pg::PgStore::connect_with_schema(url, &schema).await?);

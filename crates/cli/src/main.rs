@@ -32,6 +32,10 @@ struct DatabaseArgs {
     /// A SQLite file path, or a `postgres://` URL.
     #[arg(long, env = "ZONEGATE_DATABASE", default_value = DEFAULT_DATABASE)]
     database: String,
+    /// SQLite only: `full` (default: the fsync is inside each group commit) or `pipelined` (the same
+    /// promise to writers, the fsync on its own thread; readers may see a commit a few ms before it is on disk).
+    #[arg(long, env = "ZONEGATE_SQLITE_DURABILITY", default_value = "full", value_parser = ["full", "pipelined"])]
+    sqlite_durability: String,
 }
 
 #[derive(Subcommand)]
@@ -124,8 +128,16 @@ fn init_logging() {
     }
 }
 
+/// The SQLite durability named on the command line.
+pub fn durability(name: &str) -> zonegate_store_sqlite::Durability {
+    match name {
+        "pipelined" => zonegate_store_sqlite::Durability::Pipelined,
+        _ => zonegate_store_sqlite::Durability::Full,
+    }
+}
+
 /// Opens the store named by `database`: a `postgres://` URL or a SQLite file (its folder is created).
-pub async fn open_store(database: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(database: &str, sqlite_durability: &str) -> anyhow::Result<Arc<dyn Store>> {
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {
         let store = zonegate_store_pg::PgStore::connect(database).await.context("cannot open the PostgreSQL store")?;
         return Ok(Arc::new(store));
@@ -134,13 +146,17 @@ pub async fn open_store(database: &str) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
     }
-    let store = zonegate_store_sqlite::SqliteStore::open(path)
+    let options = zonegate_store_sqlite::SqliteOptions {
+        durability: durability(sqlite_durability),
+        ..zonegate_store_sqlite::SqliteOptions::default()
+    };
+    let store = zonegate_store_sqlite::SqliteStore::open_with(path, options)
         .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
     Ok(Arc::new(store))
 }
 
 async fn open_app(database: &DatabaseArgs) -> anyhow::Result<Arc<App>> {
-    let store = open_store(&database.database).await?;
+    let store = open_store(&database.database, &database.sqlite_durability).await?;
     Ok(Arc::new(App::open(store, Arc::new(SystemClock)).await.context("cannot open the platform")?))
 }
 

@@ -107,6 +107,13 @@ fn verify_detects_a_tampered_event() {
     let output = zonegate().args(["verify", "--database", database]).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("chain intact"));
+    // The same file opened with the pipelined durability reads the same chain.
+    let output =
+        zonegate().args(["verify", "--sqlite-durability", "pipelined", "--database", database]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output =
+        zonegate().args(["verify", "--sqlite-durability", "sometimes", "--database", database]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "clap refuses an unknown durability");
     // Someone edits a recorded event behind the platform's back.
     let connection = rusqlite::Connection::open(database).unwrap();
     connection.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET payload_json = replace(payload_json, '8471', '8472') WHERE seq = 2;").unwrap();
