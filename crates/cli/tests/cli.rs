@@ -123,47 +123,49 @@ fn verify_detects_a_tampered_event() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("seq 2"), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
+fn import_tariff(dir: &Path, rows: &str) -> Output {
+    let tariff = dir.join("tariff.csv");
+    let header = "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n";
+    std::fs::write(&tariff, format!("{header}{rows}")).unwrap();
+    let database = dir.join("zonegate.db");
+    zonegate()
+        .args(["import", "tariff"])
+        .arg(&tariff)
+        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+/// Tariff-line rows recorded in the store, and how many of them take effect on 2026-07-01.
+fn tariff_rows(dir: &Path) -> (i64, i64) {
+    let connection = rusqlite::Connection::open(dir.join("zonegate.db")).unwrap();
+    let count = |sql: &str| connection.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap();
+    let july = chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+    let days = (july - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days();
+    (
+        count("SELECT count(*) FROM policy_rows WHERE kind = 'tariff_line'"),
+        count(&format!("SELECT count(*) FROM policy_rows WHERE kind = 'tariff_line' AND effective_from_days = {days}")),
+    )
+}
+
 #[test]
 fn a_bad_import_file_is_refused_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("zonegate.db");
-    let tariff = dir.path().join("tariff.csv");
-    std::fs::write(&tariff, "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n8471300,84,false,x,5,30,\n84713000,84,false,x,five,30,\n").unwrap();
-    let output = zonegate()
-        .args(["import", "tariff"])
-        .arg(&tariff)
-        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
-        .output()
-        .unwrap();
+    // Malformed rows: every problem reported, the database not even opened.
+    let output = import_tariff(dir.path(), "8471300,84,false,x,5,30,\n84713000,84,false,x,five,30,\n");
     assert_eq!(output.status.code(), Some(1));
-    let body = json(&output);
-    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(json(&output)["errors"].as_array().unwrap().len(), 2);
+    assert!(!dir.path().join("zonegate.db").exists());
     // Well-formed, but 9999.99 is no HS 2022 subheading: refused, and nothing is appended.
-    std::fs::write(&tariff, "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n84713000,84,false,x,0,70,\n99999999,99,false,x,5,30,\n").unwrap();
-    let output = zonegate()
-        .args(["import", "tariff"])
-        .arg(&tariff)
-        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = import_tariff(dir.path(), "84713000,84,false,x,0,70,\n99999999,99,false,x,5,30,\n");
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("99999999"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // A valid file is appended and takes effect on its date.
-    std::fs::write(
-        &tariff,
-        "hs8,chapter,ex_line,name_zh,mfn_rate_pct,general_rate_pct,provisional_rate_pct\n84713000,84,false,x,2,70,\n",
-    )
-    .unwrap();
-    let output = zonegate()
-        .args(["import", "tariff"])
-        .arg(&tariff)
-        .args(["--effective-from", "2026-07-01", "--database", database.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("99999999"), "{stderr}");
+    let (seeded, july) = tariff_rows(dir.path());
+    assert_eq!(july, 0);
+    // A valid file is appended as new rows taking effect on their date; the seeded rows stay.
+    let output = import_tariff(dir.path(), "84713000,84,false,x,2,70,\n");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("imported 1 rows"));
+    assert_eq!(tariff_rows(dir.path()), (seeded + 1, 1));
 }
