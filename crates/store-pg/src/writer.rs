@@ -152,6 +152,30 @@ const DECLARATION_TYPES: [Type; 13] = [
     Type::INT8,
 ];
 
+/// A declaration's column values in the order of [`DECLARATION_TYPES`] (and of the `declarations` table), for
+/// both the bulk COPY and the per-request insert, so the order is written down once.
+fn declaration_columns<'a>(
+    id: &'a i64,
+    d: &'a NewDeclaration,
+    recorded_at_us: &'a i64,
+) -> [&'a (dyn ToSql + Sync); 13] {
+    [
+        id,
+        &d.declarant,
+        &d.reference,
+        &d.zone,
+        &d.flow,
+        &d.declared_on,
+        &d.treatments,
+        &d.channel,
+        &d.payable_fen,
+        &d.document_sha256,
+        &d.document_json,
+        &d.assessment_json,
+        recorded_at_us,
+    ]
+}
+
 /// The handle the store keeps. Dropping it ends the writer task once the queue is empty.
 pub(crate) struct Writer {
     requests: mpsc::Sender<Request>,
@@ -429,24 +453,7 @@ async fn flush(tx: &Transaction<'_>, statements: &Statements, pending: &mut Pend
         let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &DECLARATION_TYPES));
         for (id, d) in rows {
             let recorded_at_us = to_micros(d.recorded_at);
-            writer
-                .as_mut()
-                .write(&[
-                    id,
-                    &d.declarant,
-                    &d.reference,
-                    &d.zone,
-                    &d.flow,
-                    &d.declared_on,
-                    &d.treatments,
-                    &d.channel,
-                    &d.payable_fen,
-                    &d.document_sha256,
-                    &d.document_json,
-                    &d.assessment_json,
-                    &recorded_at_us,
-                ])
-                .await?;
+            writer.as_mut().write(&declaration_columns(id, d, &recorded_at_us)).await?;
         }
         writer.finish().await
     };
@@ -525,33 +532,16 @@ async fn submit(
         prepared.event.payload(id),
     );
     let recorded_at_us = to_micros(d.recorded_at);
-    let inserted = tx
-        .query_opt(
-            &statements.submit,
-            &[
-                &id,
-                &d.declarant,
-                &d.reference,
-                &d.zone,
-                &d.flow,
-                &d.declared_on,
-                &d.treatments,
-                &d.channel,
-                &d.payable_fen,
-                &d.document_sha256,
-                &d.document_json,
-                &d.assessment_json,
-                &recorded_at_us,
-                &event.seq,
-                &event.kind,
-                &event.subject,
-                &event.payload_json,
-                &event.prev_hash,
-                &event.hash,
-            ],
-        )
-        .await
-        .ctx("insert declaration")?;
+    let mut params: Vec<&(dyn ToSql + Sync)> = declaration_columns(&id, d, &recorded_at_us).to_vec();
+    params.extend([
+        &event.seq as &(dyn ToSql + Sync),
+        &event.kind,
+        &event.subject,
+        &event.payload_json,
+        &event.prev_hash,
+        &event.hash,
+    ]);
+    let inserted = tx.query_opt(&statements.submit, &params).await.ctx("insert declaration")?;
     if inserted.is_none() {
         let row = tx.query_opt(&statements.existing, &[&d.declarant, &d.reference]).await.ctx("read declaration")?;
         let existing = row.as_ref().map(declaration_from_row).transpose()?.ok_or_else(|| {
