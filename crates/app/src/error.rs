@@ -13,6 +13,15 @@ pub enum AppError {
     Conflict { declarant: String, reference: String, existing_id: i64 },
     #[error("{what} not found")]
     NotFound { what: String },
+    /// No valid credentials: unknown user or wrong password, unknown/expired/revoked token, ended session.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller is known but the policy does not allow the action on the resource.
+    #[error("`{user_id}` may not `{action}` here")]
+    Forbidden { user_id: String, action: String },
+    /// An account with this user id exists already.
+    #[error("account `{0}` exists already")]
+    AccountExists(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     /// Stored data cannot be read back: a broken invariant, never the user's fault.
@@ -26,6 +35,9 @@ impl AppError {
             AppError::Invalid(_) => "invalid",
             AppError::Conflict { .. } => "conflict",
             AppError::NotFound { .. } => "not_found",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::AccountExists(_) => "account_exists",
             AppError::Store(StoreError::NotFound) => "not_found",
             AppError::Store(_) => "storage",
             AppError::Internal(_) => "internal",

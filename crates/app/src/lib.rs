@@ -4,6 +4,7 @@
 //! policy book in force on `declared_on` (pure) → record the declaration, its assessment and an event in one
 //! transaction, idempotently under (declarant, reference). Time comes from a [`Clock`] the caller provides.
 
+pub mod accounts;
 pub mod error;
 pub mod hs_search;
 pub mod rows;
@@ -12,6 +13,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use zonegate_auth::{Action, Authorizer, Principal, Resource};
 use zonegate_domain::{money::fen_string, Declaration, FieldError, FieldErrors, HsCode, Party};
 use zonegate_policy::defaults::{self, PolicyRows};
 use zonegate_policy::{assess, Assessment, ListEntry, PolicyBook};
@@ -20,7 +22,8 @@ use zonegate_wire::assessment::AssessmentJson;
 use zonegate_wire::parties::PartyJson;
 
 pub use error::{AppError, AppResult};
-pub use zonegate_store::{ChainReport, Page};
+pub use zonegate_auth as auth;
+pub use zonegate_store::{ChainReport, DeclarationStats, Event, Page, StatsQuery};
 
 /// Where the current time comes from: the system clock in production, a fixed one in tests.
 pub trait Clock: Send + Sync {
@@ -44,6 +47,22 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// The demo accounts: (user id, party, party kind, role, display name), one per role.
+pub const DEMO_ACCOUNTS: &[(&str, &str, &str, &str, &str)] = &[
+    ("hq.declarant", "91440400MA4UJ0J57H", "enterprise", "declarant", "Demo declarant, exempt importer"),
+    ("hq.admin", "91440400MA4UJ0J57H", "enterprise", "enterprise_admin", "Demo enterprise admin"),
+    ("shop.declarant", "91440400MA55H0P10R", "enterprise", "declarant", "Demo declarant, duty-free shop"),
+    ("officer", "customs:hengqin", "customs", "officer", "Demo customs officer"),
+    ("analyst", "customs:hengqin", "customs", "risk_analyst", "Demo risk analyst"),
+    ("supervisor", "customs:hengqin", "customs", "supervisor", "Demo supervisor"),
+    ("auditor", "customs:hengqin", "customs", "auditor", "Demo auditor"),
+    ("macao.iacm", "authority:macao-iacm", "authority", "authority", "Demo Macao authority desk"),
+    ("bank.boc", "bank:boc-hengqin", "bank", "bank", "Demo bank desk"),
+];
+
+/// The password of every demo account. Demo data only: never load the demo on a platform others reach.
+pub const DEMO_PASSWORD: &str = "hengqin-demo-2026";
 
 /// Author recorded on rows the platform writes itself.
 pub const SEED_AUTHOR: &str = "zonegate-seed";
@@ -121,6 +140,7 @@ pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     state: RwLock<State>,
+    authorizer: Authorizer,
 }
 
 fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
@@ -137,10 +157,12 @@ impl App {
             store.append_policy_rows(rows::to_store_rows(&shipped, SEED_AUTHOR, at), SEED_AUTHOR, at).await?;
             tracing::info!(rows = shipped.len(), "seeded the store with the shipped policy data");
         }
+        let authorizer = Authorizer::standard().map_err(|e| AppError::Internal(e.to_string()))?;
         let app = App {
             store,
             clock,
             state: RwLock::new(State { book: Arc::new(PolicyBook::default()), parties: HashMap::new() }),
+            authorizer,
         };
         app.reload().await?;
         Ok(app)
@@ -174,24 +196,60 @@ impl App {
         self.state.read().map(|s| s.book.clone()).unwrap_or_default()
     }
 
+    /// Refuses with [`AppError::Forbidden`] unless the policies allow `who` to take `action` on `resource`.
+    pub fn authorize(&self, who: &Principal, action: Action, resource: &Resource) -> AppResult<()> {
+        let decision = self.authorizer.decide(who, action, resource).map_err(|e| AppError::Internal(e.to_string()))?;
+        if decision.allowed {
+            Ok(())
+        } else {
+            let actor = auth::credentials::fingerprint(&who.user_id);
+            tracing::info!(%actor, action = %action, policies = ?decision.policies, "refused");
+            Err(AppError::Forbidden { user_id: who.user_id.clone(), action: action.as_str().to_owned() })
+        }
+    }
+
+    /// Whether the policies allow it, without an error (for showing or hiding what a user may do).
+    pub fn allows(&self, who: &Principal, action: Action, resource: &Resource) -> bool {
+        self.authorizer.decide(who, action, resource).is_ok_and(|d| d.allowed)
+    }
+
     fn party(&self, uscc: &str) -> Option<Party> {
         self.state.read().ok().and_then(|s| s.parties.get(uscc).cloned())
     }
 
-    /// Loads the demo data: illustrative list entries, exchange rates and enterprises. Safe to repeat.
+    /// Loads the demo data: illustrative list entries, exchange rates, enterprises, and one account per role
+    /// (see [`DEMO_ACCOUNTS`], password [`DEMO_PASSWORD`]). Safe to repeat.
     pub async fn load_demo(&self) -> AppResult<usize> {
+        let operator = Principal::platform("zonegate-demo");
         let mut added = 0;
         if self.party("91440400MA4UJ0J57H").is_none() {
             let demo = defaults::demo_rows().map_err(|e| AppError::Internal(format!("demo data is invalid: {e}")))?;
             let at = now_micros(self.clock.as_ref());
-            self.store.append_policy_rows(rows::to_store_rows(&demo, "zonegate-demo", at), "zonegate-demo", at).await?;
+            let author = operator.user_id.as_str();
+            self.store.append_policy_rows(rows::to_store_rows(&demo, author, at), author, at).await?;
             let parties: Value =
                 serde_json::from_str(defaults::DEMO_PARTIES).map_err(|e| AppError::Internal(e.to_string()))?;
             for party in zonegate_wire::parties::parse_parties(&parties)? {
-                self.put_party(&party).await?;
+                self.put_party(&operator, &party).await?;
                 added += 1;
             }
             self.reload().await?;
+        }
+        for (user_id, party, kind, role, display_name) in DEMO_ACCOUNTS {
+            let input = accounts::AccountInput {
+                user_id: Some((*user_id).to_owned()),
+                party: Some((*party).to_owned()),
+                party_kind: Some((*kind).to_owned()),
+                roles: Some(vec![(*role).to_owned()]),
+                password: Some(DEMO_PASSWORD.to_owned()),
+                display_name: Some((*display_name).to_owned()),
+                id_number: None,
+            };
+            match self.create_account(&operator, input).await {
+                Ok(_) => added += 1,
+                Err(AppError::AccountExists(_)) => {}
+                Err(error) => return Err(error),
+            }
         }
         Ok(added)
     }
@@ -206,12 +264,14 @@ impl App {
         Ok((declaration, assessment))
     }
 
-    /// Parses and assesses, producing the record to store.
-    pub fn prepare(&self, document: &Value) -> AppResult<Prepared> {
+    /// Parses and assesses, producing the record to store, attributed to `who`.
+    pub fn prepare(&self, who: &Principal, document: &Value) -> AppResult<Prepared> {
         let (declaration, assessment) = self.assess_document(document)?;
         let assessment_json = serde_json::to_string(&AssessmentJson::new(&declaration, &assessment))
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let payable_fen = fen_to_i64(assessment.totals.payable_cny);
+        let waived_fen = fen_to_i64(assessment.totals.waived_cny());
+        let now = now_micros(self.clock.as_ref());
         let record = NewDeclaration {
             declarant: declaration.declarant.to_string(),
             reference: declaration.reference.to_string(),
@@ -224,15 +284,32 @@ impl App {
             document_sha256: zonegate_wire::document_sha256(document),
             document_json: zonegate_wire::canonical_json(document),
             assessment_json,
-            recorded_at: now_micros(self.clock.as_ref()),
+            waived_fen,
+            submitted_by: who.user_id.clone(),
+            received_at: now,
+            recorded_at: now,
         };
         Ok(Prepared { record })
     }
 
-    /// Submits a declaration: assessed and recorded once under (declarant, reference).
-    pub async fn submit(&self, document: &Value) -> AppResult<Submitted> {
-        match self.prepare(document) {
-            Ok(prepared) => self.record(prepared).await,
+    /// Submits a declaration: assessed and recorded once under (declarant, reference). The caller must be
+    /// allowed `declaration.submit` for the declarant named in the document (checked before validation, so a
+    /// refused caller learns nothing about the document's problems).
+    pub async fn submit(&self, who: &Principal, document: &Value) -> AppResult<Submitted> {
+        // A declarant that is not a USCC fails validation below and is reported as such; any valid one is
+        // checked here, before the rest of the document is looked at.
+        let declarant =
+            document.get("declarant").and_then(Value::as_str).filter(|d| zonegate_domain::Uscc::parse(d).is_ok());
+        let owner = declarant.unwrap_or(&who.party);
+        self.authorize(who, Action::DeclarationSubmit, &declaration_resource("new", owner))?;
+        let received_at = self.now();
+        match self.prepare(who, document) {
+            Ok(mut prepared) => {
+                // Received when the request reached the use case; decided when the assessment is recorded.
+                prepared.record.received_at = received_at;
+                prepared.record.recorded_at = self.now().max(received_at);
+                self.record(prepared).await
+            }
             // A repeat of a recorded document gets its first result even if today's data would now refuse
             // it (a party or a list changed since): look it up before reporting the problems.
             Err(AppError::Invalid(errors)) => match key_of(document) {
@@ -275,15 +352,35 @@ impl App {
         }
     }
 
-    pub async fn get_declaration(&self, id: i64) -> AppResult<Value> {
-        match self.store.get_declaration(id).await {
-            Ok(stored) => declaration_body(&stored),
-            Err(zonegate_store::StoreError::NotFound) => Err(AppError::not_found(format!("declaration {id}"))),
-            Err(error) => Err(error.into()),
-        }
+    async fn stored_declaration(&self, who: &Principal, id: i64) -> AppResult<StoredDeclaration> {
+        let stored = match self.store.get_declaration(id).await {
+            Ok(stored) => stored,
+            Err(zonegate_store::StoreError::NotFound) => return Err(AppError::not_found(format!("declaration {id}"))),
+            Err(error) => return Err(error.into()),
+        };
+        self.authorize(who, Action::DeclarationRead, &declaration_resource(&id.to_string(), &stored.declarant))?;
+        Ok(stored)
     }
 
-    pub async fn list_declarations(&self, query: ListQuery) -> AppResult<(Vec<Value>, Option<i64>)> {
+    pub async fn get_declaration(&self, who: &Principal, id: i64) -> AppResult<Value> {
+        declaration_body(&self.stored_declaration(who, id).await?)
+    }
+
+    /// Lists declarations. Callers who may not list every party's (enterprise users) are limited to their
+    /// own party; asking for another party's is refused.
+    pub async fn list_declarations(
+        &self,
+        who: &Principal,
+        mut query: ListQuery,
+    ) -> AppResult<(Vec<Value>, Option<i64>)> {
+        if query.declarant.is_none() && !self.allows(who, Action::DeclarationList, &Resource::Platform) {
+            query.declarant = Some(who.party.clone());
+        }
+        let resource = match &query.declarant {
+            Some(party) => Resource::Party { id: party.clone(), kind: auth::PartyKind::Enterprise },
+            None => Resource::Platform,
+        };
+        self.authorize(who, Action::DeclarationList, &resource)?;
         let errors = query.validate();
         if !errors.is_empty() {
             return Err(errors.into());
@@ -304,13 +401,16 @@ impl App {
     }
 
     /// Records a party (a new version if it exists).
-    pub async fn put_party(&self, party: &Party) -> AppResult<()> {
+    pub async fn put_party(&self, who: &Principal, party: &Party) -> AppResult<()> {
+        let resource = Resource::Party { id: party.uscc.to_string(), kind: auth::PartyKind::Enterprise };
+        self.authorize(who, Action::EnterpriseWrite, &resource)?;
         let body =
             serde_json::to_string(&PartyJson::from_party(party)).map_err(|e| AppError::Internal(e.to_string()))?;
         let record = PartyRecord {
             uscc: party.uscc.to_string(),
             name: party.name.clone(),
             body_json: body,
+            recorded_by: who.user_id.clone(),
             recorded_at: now_micros(self.clock.as_ref()),
         };
         self.store.put_party(record).await?;
@@ -320,19 +420,27 @@ impl App {
         Ok(())
     }
 
-    pub fn get_party(&self, uscc: &str) -> AppResult<Party> {
+    pub fn get_party(&self, who: &Principal, uscc: &str) -> AppResult<Party> {
+        self.authorize(
+            who,
+            Action::EnterpriseRead,
+            &Resource::Party { id: uscc.to_owned(), kind: auth::PartyKind::Enterprise },
+        )?;
         self.party(uscc).ok_or_else(|| AppError::not_found(format!("enterprise `{uscc}`")))
     }
 
-    pub fn list_parties(&self) -> Vec<Party> {
+    pub fn list_parties(&self, who: &Principal) -> AppResult<Vec<Party>> {
+        self.authorize(who, Action::EnterpriseList, &Resource::Platform)?;
         let mut parties: Vec<Party> =
             self.state.read().map(|s| s.parties.values().cloned().collect()).unwrap_or_default();
         parties.sort_by(|a, b| a.uscc.cmp(&b.uscc));
-        parties
+        Ok(parties)
     }
 
     /// Appends policy rows (list entries, tariff lines, rates) and makes them effective at once.
-    pub async fn append_policy(&self, rows: PolicyRows, author: &str) -> AppResult<usize> {
+    pub async fn append_policy(&self, who: &Principal, rows: PolicyRows) -> AppResult<usize> {
+        self.authorize(who, Action::ZoneListWrite, &Resource::Platform)?;
+        let author = who.user_id.as_str();
         if rows.is_empty() {
             return Ok(0);
         }
@@ -358,7 +466,8 @@ impl App {
     }
 
     /// Appends zone list entries after checking each (zone known, list known, item fits the list).
-    pub async fn add_list_entries(&self, entries: Vec<ListEntry>, author: &str) -> AppResult<usize> {
+    pub async fn add_list_entries(&self, who: &Principal, entries: Vec<ListEntry>) -> AppResult<usize> {
+        self.authorize(who, Action::ZoneListWrite, &Resource::Platform)?;
         let book = self.book();
         let zones = book.zones();
         let mut errors = FieldErrors::default();
@@ -373,12 +482,49 @@ impl App {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        self.append_policy(PolicyRows { lists: entries, ..PolicyRows::default() }, author).await
+        self.append_policy(who, PolicyRows { lists: entries, ..PolicyRows::default() }).await
     }
 
     /// Verifies the event hash chain from the first event.
-    pub async fn verify(&self) -> AppResult<ChainReport> {
+    pub async fn verify(&self, who: &Principal) -> AppResult<ChainReport> {
+        self.authorize(who, Action::ChainVerify, &Resource::Platform)?;
         Ok(self.store.verify_chain().await?)
+    }
+
+    /// Aggregates for the monitoring centre. Callers who may not see every party's figures are limited to
+    /// their own party.
+    pub async fn stats(&self, who: &Principal, mut query: StatsQuery) -> AppResult<DeclarationStats> {
+        if query.declarant.is_none() && !self.allows(who, Action::StatsRead, &Resource::Platform) {
+            query.declarant = Some(who.party.clone());
+        }
+        let resource = match &query.declarant {
+            Some(party) => Resource::Party { id: party.clone(), kind: auth::PartyKind::Enterprise },
+            None => Resource::Platform,
+        };
+        self.authorize(who, Action::StatsRead, &resource)?;
+        if query.declared_from > query.declared_to {
+            let message = format!("{} is after declared_to {}", query.declared_from, query.declared_to);
+            return Err(FieldErrors::from(FieldError::new("range", "declared_from", message)).into());
+        }
+        Ok(self.store.declaration_stats(query).await?)
+    }
+
+    /// The policy book, for reading zone profiles and lists (`zone_list.read`).
+    pub fn reference_book(&self, who: &Principal) -> AppResult<Arc<PolicyBook>> {
+        self.authorize(who, Action::ZoneListRead, &Resource::Platform)?;
+        Ok(self.book())
+    }
+
+    /// The events recorded about a declaration, ascending, for whoever may read it.
+    pub async fn declaration_events(&self, who: &Principal, id: i64) -> AppResult<Vec<zonegate_store::Event>> {
+        let stored = self.stored_declaration(who, id).await?;
+        let subject = zonegate_store::backend::declaration_subject(&stored.declarant, &stored.reference);
+        Ok(self.store.events_for_subject(&subject, zonegate_store::PAGE_SIZE_MAX).await?)
+    }
+
+    /// Whether the caller may take an action on the platform as a whole (for showing or hiding pages).
+    pub fn may(&self, who: &Principal, action: Action) -> bool {
+        self.allows(who, action, &Resource::Platform)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -390,7 +536,8 @@ impl App {
     }
 
     /// A tariff line as in force on a date, with the VAT and consumption-tax rows that may apply.
-    pub fn tariff_line(&self, hs: &str, date: NaiveDate) -> AppResult<Value> {
+    pub fn tariff_line(&self, who: &Principal, hs: &str, date: NaiveDate) -> AppResult<Value> {
+        self.authorize(who, Action::TariffRead, &Resource::Platform)?;
         let code = HsCode::parse(hs).map_err(|e| FieldErrors::from(FieldError::new(e.code, "hs", e.message)))?;
         let book = self.book();
         let line = book
@@ -421,6 +568,11 @@ impl App {
             "consumption_tax_rows": ct,
         }))
     }
+}
+
+/// A declaration as a resource of the policies: owned by its declarant's party.
+fn declaration_resource(id: &str, declarant: &str) -> Resource {
+    Resource::Declaration { id: id.to_owned(), owner: declarant.to_owned(), addressees: Vec::new() }
 }
 
 fn fen_to_i64(amount: rust_decimal::Decimal) -> i64 {
@@ -495,6 +647,29 @@ fn declaration_body(stored: &StoredDeclaration) -> AppResult<Value> {
         "declaration": document,
         "assessment": assessment,
     }))
+}
+
+/// The monitoring figures as the API shows them: amounts in CNY strings, times in milliseconds.
+pub fn stats_body(stats: &DeclarationStats, from: NaiveDate, to: NaiveDate) -> Value {
+    let cny = |fen: i64| fen_string(rust_decimal::Decimal::new(fen, 2));
+    let ms = |us: Option<i64>| us.map(|us| rust_decimal::Decimal::new(us, 3).round_dp(1).to_string());
+    json!({
+        "declared_from": from.to_string(),
+        "declared_to": to.to_string(),
+        "declarations": stats.daily.iter().map(|d| d.declarations).sum::<i64>(),
+        "payable_cny": cny(stats.daily.iter().map(|d| d.payable_fen).sum()),
+        "waived_cny": cny(stats.daily.iter().map(|d| d.waived_fen).sum()),
+        "daily": stats.daily.iter().map(|d| json!({
+            "day": d.day.to_string(),
+            "flow": d.flow,
+            "declarations": d.declarations,
+            "payable_cny": cny(d.payable_fen),
+            "waived_cny": cny(d.waived_fen),
+        })).collect::<Vec<_>>(),
+        "treatments": stats.treatments.iter().map(|(t, n)| json!({ "treatment": t, "declarations": n })).collect::<Vec<_>>(),
+        "decision_ms_p50": ms(stats.decision_us_p50),
+        "decision_ms_p90": ms(stats.decision_us_p90),
+    })
 }
 
 fn summary_body(stored: &StoredDeclaration) -> Value {

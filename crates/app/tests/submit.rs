@@ -4,10 +4,16 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use zonegate_app::auth::Principal;
 use zonegate_app::{App, AppError, FixedClock, ListQuery, Submitted};
 use zonegate_policy::ListEntry;
 use zonegate_store::Store;
 use zonegate_store_sqlite::SqliteStore;
+
+/// The local operator, who may do anything: these tests are about the use cases, not permissions.
+fn op() -> Principal {
+    Principal::platform("test")
+}
 
 async fn app_on(store: Arc<dyn Store>) -> App {
     let clock = Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap()));
@@ -49,7 +55,9 @@ fn cosmetics_to_mainland(reference: &str) -> Value {
 #[tokio::test]
 async fn a_declaration_is_recorded_once_and_read_back() {
     let app = app().await;
-    let Submitted::Created(body) = app.submit(&laptops("HQ-1")).await.unwrap() else { panic!("expected a new record") };
+    let Submitted::Created(body) = app.submit(&op(), &laptops("HQ-1")).await.unwrap() else {
+        panic!("expected a new record")
+    };
     assert_eq!(body["items"][0]["treatment"], "exempt");
     assert_eq!(body["items"][0]["customs_value_cny"], "140992.00");
     assert_eq!(body["totals"]["payable_cny"], "0.00");
@@ -59,19 +67,19 @@ async fn a_declaration_is_recorded_once_and_read_back() {
     let mut again = laptops("HQ-1");
     again.as_object_mut().unwrap().remove("freight");
     again["freight"] = json!("0");
-    let Submitted::Repeat(repeat) = app.submit(&again).await.unwrap() else { panic!("expected a repeat") };
+    let Submitted::Repeat(repeat) = app.submit(&op(), &again).await.unwrap() else { panic!("expected a repeat") };
     assert_eq!(repeat, body);
     // Another document under the same key is a conflict naming the first.
     let mut changed = laptops("HQ-1");
     changed["items"][0]["value"] = json!("150000.00");
-    match app.submit(&changed).await {
+    match app.submit(&op(), &changed).await {
         Err(AppError::Conflict { existing_id, .. }) => assert_eq!(existing_id, id),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    let read = app.get_declaration(id).await.unwrap();
+    let read = app.get_declaration(&op(), id).await.unwrap();
     assert_eq!(read["assessment"], body);
     assert_eq!(read["declaration"]["reference"], "HQ-1");
-    let report = app.verify().await.unwrap();
+    let report = app.verify(&op()).await.unwrap();
     let events = app.store().events(0, 1000).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "declaration.recorded").count(), 1);
     assert_eq!(report.events as usize, events.len());
@@ -80,7 +88,7 @@ async fn a_declaration_is_recorded_once_and_read_back() {
 #[tokio::test]
 async fn taxes_of_a_second_line_import_match_the_worked_example_rates() {
     let app = app().await;
-    let body = app.submit(&cosmetics_to_mainland("SL-1")).await.unwrap().body().clone();
+    let body = app.submit(&op(), &cosmetics_to_mainland("SL-1")).await.unwrap().body().clone();
     let item = &body["items"][0];
     assert_eq!(item["treatment"], "taxed");
     // Supplement MFN 1 %: 710.00; CT 15 %: 71,710 × 15/85 = 12,654.71; VAT 13 % of 84,364.71 = 10,967.41.
@@ -101,7 +109,7 @@ async fn invalid_input_lists_every_problem_and_stores_nothing() {
     bad["items"][0]["hs"] = json!("99999999");
     bad["items"][0]["value"] = json!("-5");
     bad["items"][0]["quantity"] = json!(20);
-    let Err(AppError::Invalid(errors)) = app.submit(&bad).await else { panic!("expected invalid") };
+    let Err(AppError::Invalid(errors)) = app.submit(&op(), &bad).await else { panic!("expected invalid") };
     let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.code, e.field.as_str())).collect();
     for expected in [
         ("uscc_check_character", "declarant"),
@@ -111,7 +119,7 @@ async fn invalid_input_lists_every_problem_and_stores_nothing() {
     ] {
         assert!(found.contains(&expected), "{expected:?} missing from {found:?}");
     }
-    let (items, _) = app.list_declarations(ListQuery::default()).await.unwrap();
+    let (items, _) = app.list_declarations(&op(), ListQuery::default()).await.unwrap();
     assert!(items.is_empty());
     assert!(app.store().events(0, 1000).await.unwrap().iter().all(|e| e.kind != "declaration.recorded"));
 }
@@ -122,39 +130,39 @@ async fn missing_rates_and_unknown_parties_are_refused() {
     // 0207.1411 has no MFN rate in the schedule: taxed goods cannot be assessed.
     let mut chicken = cosmetics_to_mainland("SL-2");
     chicken["items"][0]["hs"] = json!("02071411");
-    let Err(AppError::Invalid(errors)) = app.submit(&chicken).await else { panic!("expected invalid") };
+    let Err(AppError::Invalid(errors)) = app.submit(&op(), &chicken).await else { panic!("expected invalid") };
     assert_eq!((errors.0[0].code, errors.0[0].field.as_str()), ("rate_missing", "items[0].hs"));
     // A valid USCC the platform does not know.
     let mut stranger = laptops("HQ-9");
     stranger["declarant"] = json!("91350100M000100Y43");
     stranger["importer"] = json!("91350100M000100Y43");
-    let Err(AppError::Invalid(errors)) = app.submit(&stranger).await else { panic!("expected invalid") };
+    let Err(AppError::Invalid(errors)) = app.submit(&op(), &stranger).await else { panic!("expected invalid") };
     assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["declarant", "importer"]);
     // Without an exchange rate and with no monthly rate for the month.
     let mut no_rate = cosmetics_to_mainland("SL-3");
     no_rate.as_object_mut().unwrap().remove("exchange_rate");
     no_rate["currency"] = json!("GBP");
-    let Err(AppError::Invalid(errors)) = app.submit(&no_rate).await else { panic!("expected invalid") };
+    let Err(AppError::Invalid(errors)) = app.submit(&op(), &no_rate).await else { panic!("expected invalid") };
     assert_eq!(errors.0[0].code, "exchange_rate_missing");
     // The demo's monthly rate table covers USD.
     no_rate["currency"] = json!("USD");
-    assert!(app.submit(&no_rate).await.is_ok());
+    assert!(app.submit(&op(), &no_rate).await.is_ok());
 }
 
 #[tokio::test]
 async fn listing_filters_and_pages() {
     let app = app().await;
     for index in 0..5 {
-        app.submit(&laptops(&format!("HQ-{index}"))).await.unwrap();
+        app.submit(&op(), &laptops(&format!("HQ-{index}"))).await.unwrap();
     }
     for index in 0..3 {
-        app.submit(&cosmetics_to_mainland(&format!("SL-{index}"))).await.unwrap();
+        app.submit(&op(), &cosmetics_to_mainland(&format!("SL-{index}"))).await.unwrap();
     }
     let mut seen = Vec::new();
     let mut after = None;
     loop {
         let (items, next) =
-            app.list_declarations(ListQuery { after, limit: Some(3), ..ListQuery::default() }).await.unwrap();
+            app.list_declarations(&op(), ListQuery { after, limit: Some(3), ..ListQuery::default() }).await.unwrap();
         seen.extend(items.iter().map(|i| i["reference"].as_str().unwrap().to_owned()));
         match next {
             Some(next) => after = Some(next),
@@ -162,29 +170,32 @@ async fn listing_filters_and_pages() {
         }
     }
     assert_eq!(seen.len(), 8);
-    let (taxed, _) =
-        app.list_declarations(ListQuery { treatment: Some("taxed".into()), ..ListQuery::default() }).await.unwrap();
+    let (taxed, _) = app
+        .list_declarations(&op(), ListQuery { treatment: Some("taxed".into()), ..ListQuery::default() })
+        .await
+        .unwrap();
     assert_eq!(taxed.len(), 3);
-    let (by_flow, _) =
-        app.list_declarations(ListQuery { flow: Some("first_line_in".into()), ..ListQuery::default() }).await.unwrap();
+    let (by_flow, _) = app
+        .list_declarations(&op(), ListQuery { flow: Some("first_line_in".into()), ..ListQuery::default() })
+        .await
+        .unwrap();
     assert_eq!(by_flow.len(), 5);
     let on = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
     let (dated, _) = app
-        .list_declarations(ListQuery {
-            declared_from: on("2026-03-03"),
-            declared_to: on("2026-03-31"),
-            ..ListQuery::default()
-        })
+        .list_declarations(
+            &op(),
+            ListQuery { declared_from: on("2026-03-03"), declared_to: on("2026-03-31"), ..ListQuery::default() },
+        )
         .await
         .unwrap();
     assert_eq!(dated.len(), 3);
     let (mine, _) = app
-        .list_declarations(ListQuery { declarant: Some("91440400MA55H0P10R".into()), ..ListQuery::default() })
+        .list_declarations(&op(), ListQuery { declarant: Some("91440400MA55H0P10R".into()), ..ListQuery::default() })
         .await
         .unwrap();
     assert_eq!(mine.len(), 3);
     let Err(AppError::Invalid(errors)) = app
-        .list_declarations(ListQuery { flow: Some("sideways".into()), limit: Some(0), ..ListQuery::default() })
+        .list_declarations(&op(), ListQuery { flow: Some("sideways".into()), limit: Some(0), ..ListQuery::default() })
         .await
     else {
         panic!()
@@ -203,11 +214,11 @@ async fn list_edits_are_new_rows_effective_from_their_date() {
         active,
         note: "test".into(),
     };
-    app.add_list_entries(vec![entry(true, "2026-03-02")], "officer-1").await.unwrap();
-    let body = app.submit(&laptops("HQ-L1")).await.unwrap().body().clone();
+    app.add_list_entries(&Principal::platform("officer-1"), vec![entry(true, "2026-03-02")]).await.unwrap();
+    let body = app.submit(&op(), &laptops("HQ-L1")).await.unwrap().body().clone();
     assert_eq!(body["items"][0]["treatment"], "bonded");
-    app.add_list_entries(vec![entry(false, "2026-03-02")], "officer-1").await.unwrap();
-    let body = app.submit(&laptops("HQ-L2")).await.unwrap().body().clone();
+    app.add_list_entries(&Principal::platform("officer-1"), vec![entry(false, "2026-03-02")]).await.unwrap();
+    let body = app.submit(&op(), &laptops("HQ-L2")).await.unwrap().body().clone();
     assert_eq!(body["items"][0]["treatment"], "exempt");
     // A bad entry is refused with every problem, and nothing is appended.
     let before = app.store().policy_row_count().await.unwrap();
@@ -217,7 +228,10 @@ async fn list_edits_are_new_rows_effective_from_their_date() {
         item: "x".into(),
         ..entry(true, "2026-03-02")
     };
-    let Err(AppError::Invalid(errors)) = app.add_list_entries(vec![bad], "officer-1").await else { panic!() };
+    let Err(AppError::Invalid(errors)) = app.add_list_entries(&Principal::platform("officer-1"), vec![bad]).await
+    else {
+        panic!()
+    };
     assert_eq!(errors.len(), 2);
     assert_eq!(app.store().policy_row_count().await.unwrap(), before);
 }
@@ -230,20 +244,20 @@ async fn a_reopened_store_keeps_policy_parties_and_declarations() {
     let _ = std::fs::remove_file(&path);
     let id = {
         let app = app_on(Arc::new(SqliteStore::open(&path).unwrap())).await;
-        app.submit(&laptops("HQ-R")).await.unwrap().body()["id"].as_i64().unwrap()
+        app.submit(&op(), &laptops("HQ-R")).await.unwrap().body()["id"].as_i64().unwrap()
     };
     let app = app_on(Arc::new(SqliteStore::open(&path).unwrap())).await;
-    assert_eq!(app.get_declaration(id).await.unwrap()["reference"], "HQ-R");
-    assert!(matches!(app.submit(&laptops("HQ-R")).await.unwrap(), Submitted::Repeat(_)));
-    assert!(app.get_party("91440400MA4UJ0J57H").is_ok());
-    app.verify().await.unwrap();
+    assert_eq!(app.get_declaration(&op(), id).await.unwrap()["reference"], "HQ-R");
+    assert!(matches!(app.submit(&op(), &laptops("HQ-R")).await.unwrap(), Submitted::Repeat(_)));
+    assert!(app.get_party(&op(), "91440400MA4UJ0J57H").is_ok());
+    app.verify(&op()).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn a_repeat_returns_the_first_result_even_after_policy_changes() {
     let app = app().await;
-    let first = app.submit(&laptops("HQ-P")).await.unwrap().body().clone();
+    let first = app.submit(&op(), &laptops("HQ-P")).await.unwrap().body().clone();
     assert_eq!(first["items"][0]["treatment"], "exempt");
     let entry = ListEntry {
         zone: "hengqin".into(),
@@ -253,8 +267,10 @@ async fn a_repeat_returns_the_first_result_even_after_policy_changes() {
         active: true,
         note: String::new(),
     };
-    app.add_list_entries(vec![entry], "officer-2").await.unwrap();
-    let Submitted::Repeat(again) = app.submit(&laptops("HQ-P")).await.unwrap() else { panic!("expected a repeat") };
+    app.add_list_entries(&Principal::platform("officer-2"), vec![entry]).await.unwrap();
+    let Submitted::Repeat(again) = app.submit(&op(), &laptops("HQ-P")).await.unwrap() else {
+        panic!("expected a repeat")
+    };
     assert_eq!(again, first);
     // Even a repeat that today's data would refuse (a rate table removed) gets its first result back.
     let mut rows = zonegate_policy::defaults::PolicyRows::default();
@@ -265,11 +281,11 @@ async fn a_repeat_returns_the_first_result_even_after_policy_changes() {
     });
     let mut priced = cosmetics_to_mainland("SL-R");
     priced.as_object_mut().unwrap().remove("exchange_rate");
-    let first = app.submit(&priced).await.unwrap().body().clone();
-    app.append_policy(rows, "officer-2").await.unwrap();
-    let Submitted::Repeat(again) = app.submit(&priced).await.unwrap() else { panic!("expected a repeat") };
+    let first = app.submit(&op(), &priced).await.unwrap().body().clone();
+    app.append_policy(&Principal::platform("officer-2"), rows).await.unwrap();
+    let Submitted::Repeat(again) = app.submit(&op(), &priced).await.unwrap() else { panic!("expected a repeat") };
     assert_eq!(again, first);
     let mut other = cosmetics_to_mainland("SL-S");
     other.as_object_mut().unwrap().remove("exchange_rate");
-    assert!(matches!(app.submit(&other).await, Err(AppError::Invalid(_))));
+    assert!(matches!(app.submit(&op(), &other).await, Err(AppError::Invalid(_))));
 }

@@ -95,7 +95,7 @@ fn declaration(index: usize, items: usize, rng: &mut Lcg) -> Value {
         "reference": format!("BENCH-{index:08}"),
         "zone": "hengqin",
         "flow": flow,
-        "declared_on": "2026-03-02",
+        "declared_on": format!("2026-03-{:02}", 1 + index % 28),
         "declarant": "91440400MA4UJ0J57H",
         "importer": "91440400MA4UJ0J57H",
         "purpose": purpose,
@@ -206,7 +206,9 @@ async fn app_submit_concurrently(
         tasks.push(tokio::spawn(async move {
             let mut index = worker;
             while let Some(document) = documents.get(index) {
-                app.submit(document).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                app.submit(&zonegate_app::auth::Principal::platform("zonegate-bench"), document)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 index += concurrency;
             }
             Ok::<_, anyhow::Error>(())
@@ -243,7 +245,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .map(|d| zonegate_app::parse_declaration(&book, d))
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let parties: Vec<_> = declarations.iter().map(|d| app.get_party(d.declarant.as_str()).ok()).collect();
+    let parties: Vec<_> = declarations
+        .iter()
+        .map(|d| app.get_party(&zonegate_app::auth::Principal::platform("zonegate-bench"), d.declarant.as_str()).ok())
+        .collect();
     let started = Instant::now();
     let mut payable = rust_decimal::Decimal::ZERO;
     for (declaration, party) in declarations.iter().zip(&parties) {
@@ -254,7 +259,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let core = started.elapsed();
     let started = Instant::now();
     for document in &documents {
-        app.prepare(document).map_err(|e| anyhow::anyhow!("{e}"))?;
+        app.prepare(&zonegate_app::auth::Principal::platform("zonegate-bench"), document)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let full = started.elapsed();
     let items = args.assessments * args.items;
@@ -270,7 +276,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut rows = Vec::with_capacity(args.submissions);
     for index in 0..args.submissions {
         let document = declaration(index, args.items, &mut rng);
-        rows.push(app.prepare(&document).map_err(|e| anyhow::anyhow!("{e}"))?.record);
+        rows.push(
+            app.prepare(&zonegate_app::auth::Principal::platform("zonegate-bench"), &document)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .record,
+        );
     }
     let average_bytes =
         rows.iter().map(|r| r.document_json.len() + r.assessment_json.len()).sum::<usize>() / rows.len().max(1);
@@ -364,12 +374,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     e2e_app.load_demo().await?;
     let mut rng = Lcg(11);
     let documents: Arc<Vec<Value>> = Arc::new((0..submissions).map(|i| declaration(i, args.items, &mut rng)).collect());
-    let e2e = app_submit_concurrently(e2e_app, documents, args.concurrency).await?;
+    let e2e = app_submit_concurrently(e2e_app.clone(), documents, args.concurrency).await?;
     println!(
         "\n[end to end, App::submit: parse + assess + record] {:>10.0} declarations/s = {:.0} items/s",
         rate(submissions, e2e),
         rate(submissions * args.items, e2e)
     );
+
+    // 4. Reads over what was just recorded: console pages, monitoring, API list and statistics.
+    crate::bench_reads::run(e2e_app, submissions).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

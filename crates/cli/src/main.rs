@@ -2,6 +2,7 @@
 //! (embedded SQLite by default, PostgreSQL for scale) and hands over to the app, the server or the bench.
 
 mod bench;
+mod bench_reads;
 mod offline;
 
 use anyhow::{bail, Context};
@@ -9,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use zonegate_app::auth::Principal;
 use zonegate_app::{App, SystemClock};
 use zonegate_store::Store;
 
@@ -47,9 +49,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "ZONEGATE_ADDR", default_value = "127.0.0.1:8080")]
         addr: String,
-        /// Also load the demo enterprises, lists and exchange rates.
+        /// Also load the demo enterprises, lists, exchange rates and accounts.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        http: HttpArgs,
     },
     /// Run the HTTP API on the embedded database with the Hengqin profile and demo data loaded.
     Demo {
@@ -57,6 +61,14 @@ enum Command {
         database: DatabaseArgs,
         #[arg(long, env = "ZONEGATE_ADDR", default_value = "127.0.0.1:8080")]
         addr: String,
+        #[command(flatten)]
+        http: HttpArgs,
+    },
+    /// Manage accounts from the host (the platform operator): bootstrap the first supervisor of a new
+    /// deployment, who then manages the others through the API or the console.
+    Account {
+        #[command(subcommand)]
+        what: AccountCommand,
     },
     /// Assess a declaration offline on the shipped data and print the assessment JSON (exit 2 if invalid).
     Assess {
@@ -78,6 +90,35 @@ enum Command {
     },
     /// Measure assessment and durable submission throughput.
     Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct HttpArgs {
+    /// Send the session cookie without `Secure`, for plain HTTP on a trusted network that is not
+    /// `localhost` (browsers keep `Secure` cookies of `http://localhost` and `http://127.0.0.1`).
+    #[arg(long)]
+    insecure_cookies: bool,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account; the password is read from standard input (one line), or none with `--system`.
+    Add {
+        user_id: String,
+        /// A USCC for an enterprise, or `customs:<office>`, `authority:<body>`, `bank:<code>`.
+        #[arg(long)]
+        party: String,
+        #[arg(long, value_parser = ["enterprise", "customs", "authority", "bank"])]
+        party_kind: String,
+        /// A role of the party kind; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// A system account: no password, API tokens only (issue them with `POST /v1/tokens`).
+        #[arg(long)]
+        system: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,13 +201,53 @@ async fn open_app(database: &DatabaseArgs) -> anyhow::Result<Arc<App>> {
     Ok(Arc::new(App::open(store, Arc::new(SystemClock)).await.context("cannot open the platform")?))
 }
 
-async fn serve(app: Arc<App>, addr: &str) -> anyhow::Result<()> {
+async fn serve(app: Arc<App>, addr: &str, http: &HttpArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     println!(
-        "zonegate is listening on http://{local}/  (API under /v1, OpenAPI at /openapi.json, metrics at /metrics)"
+        "zonegate is listening on http://{local}/  (console at /console, API under /v1, OpenAPI at /openapi.json)"
     );
-    zonegate_server::serve(app, zonegate_server::ServerConfig::standard(), listener).await?;
+    let mut config = zonegate_server::ServerConfig::standard();
+    config.secure_cookies = !http.insecure_cookies;
+    zonegate_server::serve(app, config, listener).await?;
+    Ok(())
+}
+
+/// Tells how to log in to the demo.
+fn print_demo_logins(addr: &str) {
+    println!("Log in at http://{addr}/console as one of these demo users, password `{}`:", zonegate_app::DEMO_PASSWORD);
+    for (user_id, party, _, role, _) in zonegate_app::DEMO_ACCOUNTS {
+        println!("  {user_id:<16} {role:<17} {party}");
+    }
+}
+
+async fn account(what: AccountCommand) -> anyhow::Result<()> {
+    let AccountCommand::Add { user_id, party, party_kind, roles, system, database } = what;
+    let password = if system {
+        None
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    let app = open_app(&database).await?;
+    let input = zonegate_app::accounts::AccountInput {
+        user_id: Some(user_id),
+        party: Some(party),
+        party_kind: Some(party_kind),
+        roles: Some(roles),
+        password,
+        display_name: None,
+        id_number: None,
+    };
+    match app.create_account(&Principal::platform("zonegate-cli"), input).await {
+        Ok(account) => println!("{account}"),
+        Err(zonegate_app::AppError::Invalid(errors)) => {
+            print_errors(&errors);
+            bail!("{} problems with the account", errors.len());
+        }
+        Err(error) => return Err(error.into()),
+    }
     Ok(())
 }
 
@@ -176,24 +257,27 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { database, addr, demo } => {
+        Command::Serve { database, addr, demo, http } => {
             let app = open_app(&database).await?;
             if demo {
                 app.load_demo().await?;
+                print_demo_logins(&addr);
             }
-            serve(app, &addr).await?;
+            serve(app, &addr, &http).await?;
         }
-        Command::Demo { database, addr } => {
+        Command::Demo { database, addr, http } => {
             let app = open_app(&database).await?;
             let added = app.load_demo().await?;
-            println!("demo data loaded into {} ({added} enterprises added)", database.database);
-            serve(app, &addr).await?;
+            println!("demo data loaded into {} ({added} enterprises and accounts added)", database.database);
+            print_demo_logins(&addr);
+            serve(app, &addr, &http).await?;
         }
+        Command::Account { what } => account(what).await?,
         Command::Assess { file, parties } => return offline::assess(&file, parties.as_deref()),
         Command::Import { what } => import(what).await?,
         Command::Verify { database } => {
             let app = open_app(&database).await?;
-            match app.verify().await {
+            match app.verify(&Principal::platform("zonegate-cli")).await {
                 Ok(report) => println!("chain intact: {} events, head {}", report.events, report.head_hash),
                 Err(error) => {
                     eprintln!("chain verification failed: {error}");
@@ -219,7 +303,8 @@ async fn import(what: ImportCommand) -> anyhow::Result<()> {
                 anyhow::anyhow!("{} problems in {}", e.len(), file.display())
             })?;
             let app = open_app(&database).await?;
-            (app.append_policy(PolicyRows { tariff_lines: rows, ..PolicyRows::default() }, &author).await?, database)
+            let who = Principal::platform(&author);
+            (app.append_policy(&who, PolicyRows { tariff_lines: rows, ..PolicyRows::default() }).await?, database)
         }
         ImportCommand::Lists { file, author, database } => {
             let entries = zonegate_policy::defaults::list_entries(&read_text(&file)?).map_err(|e| {
@@ -227,7 +312,7 @@ async fn import(what: ImportCommand) -> anyhow::Result<()> {
                 anyhow::anyhow!("{} problems in {}", e.len(), file.display())
             })?;
             let app = open_app(&database).await?;
-            (app.add_list_entries(entries, &author).await?, database)
+            (app.add_list_entries(&Principal::platform(&author), entries).await?, database)
         }
         ImportCommand::Rates { file, author, database } => {
             let text = read_text(&file)?;
@@ -252,7 +337,7 @@ async fn import(what: ImportCommand) -> anyhow::Result<()> {
                 bail!("{}: the header is not that of a VAT, consumption-tax or exchange-rate file", file.display());
             };
             let app = open_app(&database).await?;
-            (app.append_policy(rows, &author).await?, database)
+            (app.append_policy(&Principal::platform(&author), rows).await?, database)
         }
         ImportCommand::Parties { file, database } => {
             let value: serde_json::Value =
@@ -263,7 +348,7 @@ async fn import(what: ImportCommand) -> anyhow::Result<()> {
             })?;
             let app = open_app(&database).await?;
             for party in &parties {
-                app.put_party(party).await?;
+                app.put_party(&Principal::platform("zonegate-cli"), party).await?;
             }
             (parties.len(), database)
         }

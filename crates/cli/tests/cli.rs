@@ -169,3 +169,41 @@ fn a_bad_import_file_is_refused_whole() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("imported 1 rows"));
     assert_eq!(tariff_rows(dir.path()), (seeded + 1, 1));
 }
+
+fn account_add(database: &Path, user_id: &str, password: &str) -> Output {
+    let mut child = zonegate()
+        .args(["account", "add", user_id, "--party", "customs:hengqin", "--party-kind", "customs"])
+        .args(["--role", "supervisor", "--database", database.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_first_supervisor_is_created_on_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("zonegate.db");
+    let output = account_add(&database, "chan.supervisor", "a long enough password");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let account = json(&output);
+    assert_eq!(account["roles"], serde_json::json!(["supervisor"]));
+    assert_eq!(account["recorded_by"], "zonegate-cli");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("argon2"), "no hash is printed");
+    // The password is stored as an Argon2id hash, never as typed.
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    let hash: String = connection
+        .query_row("SELECT password_hash FROM accounts WHERE user_id = 'chan.supervisor'", [], |row| row.get(0))
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("long enough"), "{hash}");
+    // A second account under the same name is refused; a short password lists the problem.
+    let again = account_add(&database, "chan.supervisor", "a long enough password");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let short = account_add(&database, "ho.supervisor", "short");
+    assert_eq!(short.status.code(), Some(1));
+    assert_eq!(json(&short)["errors"][0]["field"], "password");
+}

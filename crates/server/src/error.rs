@@ -34,6 +34,30 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", field, message)
     }
 
+    /// `401` with the envelope; the caller should log in or present a valid token.
+    pub fn unauthenticated(message: impl AsRef<str>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "", message)
+    }
+
+    /// `403`: the caller is known, and the policies do not allow the action.
+    pub fn forbidden(action: &str) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "", format!("you may not `{action}` here"))
+    }
+
+    /// `429` with a `retry-after` hint in seconds in the body.
+    pub fn too_many(what: &str, retry_after_secs: u64) -> ApiError {
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "",
+            format!("too many {what}; retry in {retry_after_secs} s"),
+        );
+        if let Some(object) = error.body.as_object_mut() {
+            object.insert("retry_after_secs".into(), Value::from(retry_after_secs));
+        }
+        error
+    }
+
     /// The opaque `500`: the detail goes to the log once, never to the client.
     pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error = %detail, "request failed");
@@ -60,6 +84,14 @@ impl ApiError {
                 error
             }
             AppError::NotFound { what } => ApiError::not_found(field, format!("{what} not found")),
+            AppError::Unauthenticated => ApiError::unauthenticated("valid credentials are required"),
+            AppError::Forbidden { action, .. } => ApiError::forbidden(&action),
+            AppError::AccountExists(user_id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "account_exists",
+                "user_id",
+                format!("account `{user_id}` exists already"),
+            ),
             AppError::Store(StoreError::NotFound) => ApiError::not_found(field, "not found"),
             AppError::Store(StoreError::ChainBroken { seq, detail }) => {
                 tracing::error!(seq, %detail, "the event chain is broken");

@@ -11,6 +11,8 @@
 //! # }
 //! ```
 
+mod auth;
+mod console;
 mod error;
 mod extract;
 mod handlers;
@@ -27,8 +29,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use zonegate_app::App;
 
+pub use auth::{fingerprint, CSRF_HEADER, SESSION_COOKIE};
 pub use error::ApiError;
-pub use routes::ROUTES;
+pub use routes::{PUBLIC_ROUTES, ROUTES};
 
 /// The OpenAPI 3.1 description of every route, served at `GET /openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -43,12 +46,25 @@ pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
 pub struct ServerConfig {
     /// Largest request body accepted; a larger one gets `413` with code `body_too_large`.
     pub body_limit_bytes: usize,
+    /// Mark the session cookie `Secure` (browsers then send it over HTTPS only, and to `localhost`). Turn
+    /// off only behind plain HTTP on a trusted network.
+    pub secure_cookies: bool,
+    /// Login attempts per minute per login name (three times as many per client address).
+    pub logins_per_minute: u32,
+    /// Requests per second per API token (bursts of twice as many).
+    pub token_requests_per_second: u32,
 }
 
 impl ServerConfig {
-    /// The settings for production: a 1 MiB body limit.
+    /// The settings for production: a 1 MiB body limit, secure cookies, 10 logins per minute per name and
+    /// 500 requests per second per token.
     pub fn standard() -> ServerConfig {
-        ServerConfig { body_limit_bytes: BODY_LIMIT_DEFAULT }
+        ServerConfig {
+            body_limit_bytes: BODY_LIMIT_DEFAULT,
+            secure_cookies: true,
+            logins_per_minute: 10,
+            token_requests_per_second: 500,
+        }
     }
 }
 
@@ -56,6 +72,7 @@ impl ServerConfig {
 pub(crate) struct Api {
     pub(crate) app: Arc<App>,
     pub(crate) config: ServerConfig,
+    pub(crate) limits: auth::Limits,
 }
 
 pub(crate) type Shared = Arc<Api>;
@@ -67,7 +84,8 @@ pub(crate) type Shared = Arc<Api>;
 pub fn router(app: Arc<App>, config: ServerConfig) -> Router {
     observe::install_recorder();
     let body_limit = config.body_limit_bytes;
-    let api: Shared = Arc::new(Api { app, config });
+    let limits = auth::Limits::new(&config);
+    let api: Shared = Arc::new(Api { app, config, limits });
     // Router::layer wraps every route and the fallback, so these layers see the matched route template.
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -82,6 +100,7 @@ pub fn router(app: Arc<App>, config: ServerConfig) -> Router {
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(DefaultBodyLimit::max(body_limit));
     routes::api_routes()
+        .merge(console::routes())
         .fallback(handlers::ops::no_route)
         .method_not_allowed_fallback(handlers::ops::method_not_allowed)
         .layer(layers)
@@ -96,7 +115,8 @@ pub async fn serve(app: Arc<App>, config: ServerConfig, listener: tokio::net::Tc
         tracing::info!(%address, "zonegate API listening");
     }
     let upkeep = observe::spawn_upkeep();
-    let result = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await;
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await;
     if let Some(task) = upkeep {
         task.abort();
     }

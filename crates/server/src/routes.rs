@@ -3,8 +3,11 @@
 
 use axum::Router;
 
-use crate::handlers::{declarations, enterprises, ops, tariff, zones};
+use crate::handlers::{access, declarations, enterprises, ops, tariff, zones};
 use crate::Shared;
+
+/// Routes anyone may call without credentials; every other route answers `401` without them.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("post", "/v1/session"), ("get", "/healthz"), ("get", "/openapi.json")];
 
 /// Declares every route once: `method "path" => handler;`. Generates [`ROUTES`] and `api_routes()`.
 macro_rules! routes {
@@ -20,9 +23,21 @@ macro_rules! routes {
 }
 
 routes! {
+    post "/v1/session" => access::login;
+    get "/v1/session" => access::whoami;
+    delete "/v1/session" => access::logout;
+    post "/v1/accounts" => access::create_account;
+    get "/v1/accounts" => access::list_accounts;
+    get "/v1/accounts/{user_id}" => access::get_account;
+    post "/v1/accounts/{user_id}/deactivate" => access::deactivate_account;
+    post "/v1/tokens" => access::issue_token;
+    get "/v1/tokens" => access::list_tokens;
+    delete "/v1/tokens/{token_id}" => access::revoke_token;
     post "/v1/declarations" => declarations::submit;
     get "/v1/declarations" => declarations::list;
     get "/v1/declarations/{id}" => declarations::get_one;
+    get "/v1/declarations/{id}/events" => declarations::events;
+    get "/v1/stats/declarations" => declarations::stats;
     post "/v1/enterprises" => enterprises::create;
     get "/v1/enterprises" => enterprises::list;
     get "/v1/enterprises/{uscc}" => enterprises::get_one;

@@ -26,8 +26,34 @@ async fn demo_app() -> Result<Arc<App>, Box<dyn std::error::Error>> {
     Ok(Arc::new(app))
 }
 
+/// An API token of a demo account, issued through the use case.
+async fn token_of(app: &App, user_id: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let session = app.login(user_id, zonegate_app::DEMO_PASSWORD).await?;
+    let principal = app.authenticate_session(&session.secret).await?;
+    let input = zonegate_app::accounts::TokenInput { name: Some("api tests".into()), ..Default::default() };
+    Ok(app.issue_token(&principal, input).await?.1)
+}
+
+/// The API as the demo's users call it: these tests are about the API's behaviour, not permissions
+/// (tests/access.rs has those), so a request without credentials gets the token of the demo user who would
+/// send it — the exempt importer's declarant for submissions, the supervisor for everything else.
 async fn demo_router() -> Result<Router, Box<dyn std::error::Error>> {
-    Ok(router(demo_app().await?, ServerConfig::standard()))
+    demo_router_with(ServerConfig::standard()).await
+}
+
+async fn demo_router_with(config: ServerConfig) -> Result<Router, Box<dyn std::error::Error>> {
+    let app = demo_app().await?;
+    let declarant = format!("Bearer {}", token_of(&app, "hq.declarant").await?);
+    let supervisor = format!("Bearer {}", token_of(&app, "supervisor").await?);
+    let authenticate = move |mut request: Request<Body>| {
+        let submits = request.method() == Method::POST && request.uri().path() == "/v1/declarations";
+        let token = if submits { declarant.clone() } else { supervisor.clone() };
+        if !request.headers().contains_key(header::AUTHORIZATION) {
+            request.headers_mut().insert(header::AUTHORIZATION, token.parse().expect("header value"));
+        }
+        async move { request }
+    };
+    Ok(router(app, config).layer(axum::middleware::map_request(authenticate)))
 }
 
 struct Reply {
@@ -246,7 +272,7 @@ async fn a_body_over_the_limit_is_413_and_stores_nothing() -> TestResult {
 }
 
 async fn router_with(config: ServerConfig) -> Result<Router, Box<dyn std::error::Error>> {
-    Ok(router(demo_app().await?, config))
+    demo_router_with(config).await
 }
 
 #[tokio::test]
@@ -348,7 +374,7 @@ async fn zones_and_list_entries() -> TestResult {
     };
     let before = not_exempt_count(&lists.json()).ok_or("no not_exempt list")?;
 
-    let append = json!({ "author": "officer-7", "entries": [
+    let append = json!({ "entries": [
         { "item": "8528", "effective_from": "2026-03-01", "note": "monitors" },
         { "item": "9006", "effective_from": "2026-04-01" } ] });
     let appended = post(&router, "/v1/zones/hengqin/lists/not_exempt", &append).await;
@@ -369,7 +395,7 @@ async fn zones_and_list_entries() -> TestResult {
     let lists = get(&router, "/v1/zones/hengqin/lists").await;
     assert_eq!(not_exempt_count(&lists.json()), Some(before + 1));
 
-    let removal = json!({ "author": "officer-7", "entries": [ { "item": "8528", "effective_from": "2026-05-01", "active": false } ] });
+    let removal = json!({ "entries": [ { "item": "8528", "effective_from": "2026-05-01", "active": false } ] });
     assert_eq!(post(&router, "/v1/zones/hengqin/lists/not_exempt", &removal).await.status, StatusCode::CREATED);
     let may = get(&router, "/v1/zones/hengqin/lists/not_exempt?on=2026-05-01").await;
     assert!(!may.text.contains("\"8528\""), "{}", may.text);
@@ -378,10 +404,10 @@ async fn zones_and_list_entries() -> TestResult {
     let rejected = post(&router, "/v1/zones/hengqin/lists/not_exempt", &invalid).await;
     assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", rejected.text);
     let fields: BTreeSet<String> = rejected.error_fields().into_iter().collect();
-    for field in ["author", "entries[0].item", "entries[0].effective_from", "entries[1].item", "entries[1].active"] {
+    for field in ["entries[0].item", "entries[0].effective_from", "entries[1].item", "entries[1].active"] {
         assert!(fields.contains(field), "{field} missing: {}", rejected.text);
     }
-    let party_list = json!({ "author": "officer-7", "entries": [ { "item": "91440400MA4UJ0J57X", "effective_from": "2026-03-01" } ] });
+    let party_list = json!({ "entries": [ { "item": "91440400MA4UJ0J57X", "effective_from": "2026-03-01" } ] });
     let rejected = post(&router, "/v1/zones/hengqin/lists/exempt_importer", &party_list).await;
     assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", rejected.text);
     assert_eq!(rejected.error_fields(), ["entries[0].item"]);

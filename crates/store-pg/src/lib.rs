@@ -21,8 +21,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, DeclarationEvent, WRITE_BATCH_MAX};
 use zonegate_store::{
-    ChainReport, DeclarationFilter, Event, NewDeclaration, Page, PartyRecord, PolicyRow, Store, StoreError,
-    StoreResult, StoredDeclaration, SubmitOutcome,
+    AccountRecord, ChainReport, DeclarationFilter, DeclarationStats, Event, NewDeclaration, Page, PartyRecord,
+    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError, StoreResult, StoredDeclaration, SubmitOutcome,
+    TokenRecord,
 };
 
 use reader::Reader;
@@ -93,8 +94,8 @@ impl PgStore {
     }
 }
 
-fn prepare(mut declaration: NewDeclaration) -> StoreResult<Arc<PreparedDeclaration>> {
-    declaration.recorded_at = truncate_to_micros(declaration.recorded_at)?;
+fn prepare(declaration: NewDeclaration) -> StoreResult<Arc<PreparedDeclaration>> {
+    let declaration = backend::declaration_as_stored(declaration)?;
     let event = DeclarationEvent::new(&declaration);
     Ok(Arc::new(PreparedDeclaration { declaration, event }))
 }
@@ -157,8 +158,69 @@ impl Store for PgStore {
         self.reader()?.policy_row_count().await
     }
 
+    async fn declaration_stats(&self, query: StatsQuery) -> StoreResult<DeclarationStats> {
+        self.reader()?.declaration_stats(&query).await
+    }
+
+    async fn put_account(&self, account: AccountRecord) -> StoreResult<()> {
+        let account = backend::account_as_stored(account)?;
+        let payload = backend::account_payload(&account);
+        self.writer.write_unit(WriteOp::Account { account, payload }).await
+    }
+
+    async fn get_account(&self, user_id: &str) -> StoreResult<AccountRecord> {
+        self.reader()?.get_account(user_id).await
+    }
+
+    async fn list_accounts(
+        &self,
+        party: Option<&str>,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<AccountRecord>> {
+        self.reader()?.list_accounts(party, after.as_deref(), limit).await
+    }
+
+    async fn issue_token(&self, token: TokenRecord) -> StoreResult<()> {
+        let token = backend::token_as_issued(token)?;
+        let payload = backend::token_issued_payload(&token);
+        self.writer.write_unit(WriteOp::IssueToken { token, payload }).await
+    }
+
+    async fn revoke_token(&self, token_id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<TokenRecord> {
+        let revocation = Revocation { by: by.to_owned(), at: truncate_to_micros(at)? };
+        let payload = backend::token_revoked_payload(token_id, by);
+        self.writer.write_token(WriteOp::RevokeToken { token_id: token_id.to_owned(), revocation, payload }).await
+    }
+
+    async fn get_token(&self, token_id: &str) -> StoreResult<TokenRecord> {
+        self.reader()?.get_token(token_id).await
+    }
+
+    async fn list_tokens(&self, user_id: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+        self.reader()?.list_tokens(user_id).await
+    }
+
+    async fn start_session(&self, session: SessionRecord) -> StoreResult<()> {
+        let session = backend::session_as_started(session)?;
+        self.writer.write_unit(WriteOp::StartSession(session)).await
+    }
+
+    async fn end_session(&self, session_sha256: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let op = WriteOp::EndSession { session_sha256: session_sha256.to_owned(), at_us: backend::to_micros(at) };
+        self.writer.write_unit(op).await
+    }
+
+    async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord> {
+        self.reader()?.get_session(session_sha256).await
+    }
+
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.reader()?.events(after, limit).await
+    }
+
+    async fn events_for_subject(&self, subject: &str, limit: u32) -> StoreResult<Vec<Event>> {
+        self.reader()?.events_for_subject(subject, limit).await
     }
 
     async fn verify_chain(&self) -> StoreResult<ChainReport> {

@@ -12,7 +12,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 use zonegate_store::backend::{self, from_micros, ChainVerifier};
 use zonegate_store::{
-    ChainReport, DeclarationFilter, Event, Page, PartyRecord, PolicyRow, StoreError, StoreResult, StoredDeclaration,
+    AccountRecord, ChainReport, DailyFlow, DeclarationFilter, DeclarationStats, Event, Page, PartyRecord, PolicyRow,
+    Revocation, SessionRecord, StatsQuery, StoreError, StoreResult, StoredDeclaration, TokenRecord,
 };
 
 use crate::error::Context;
@@ -22,7 +23,8 @@ macro_rules! declaration_select {
     ($rest:literal) => {
         concat!(
             "SELECT d.id, d.declarant, d.reference, d.zone, d.flow, d.declared_on, d.treatments, d.channel, \
-             d.payable_fen, d.document_sha256, d.document_json, d.assessment_json, d.recorded_at_us \
+             d.payable_fen, d.document_sha256, d.document_json, d.assessment_json, d.recorded_at_us, d.waived_fen, \
+             d.submitted_by, d.received_at_us \
              FROM declarations d ",
             $rest
         )
@@ -30,8 +32,52 @@ macro_rules! declaration_select {
 }
 pub(crate) use declaration_select;
 
-const PARTY_SELECT: &str =
-    "SELECT p.uscc, p.name, p.body_json, p.recorded_at_us FROM party_current c JOIN parties p ON p.version = c.version";
+/// `SELECT <every token column, with its revocation> FROM tokens t … <rest>`, as a literal.
+macro_rules! token_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT t.token_id, t.user_id, t.name, t.secret_sha256, t.issued_by, t.issued_at_us, t.expires_at_us, \
+             r.revoked_by, r.revoked_at_us \
+             FROM tokens t LEFT JOIN token_revocations r ON r.token_id = t.token_id ",
+            $rest
+        )
+    };
+}
+pub(crate) use token_select;
+
+const PARTY_SELECT: &str = "SELECT p.uscc, p.name, p.body_json, p.recorded_by, p.recorded_at_us \
+     FROM party_current c JOIN parties p ON p.version = c.version";
+const ACCOUNT_SELECT: &str = "SELECT a.user_id, a.party, a.party_kind, a.roles, a.password_hash, a.personal_json, \
+     a.active, a.recorded_by, a.recorded_at_us FROM account_current c JOIN accounts a ON a.version = c.version";
+const SESSION_SELECT: &str = "SELECT s.session_sha256, s.user_id, s.started_at_us, s.expires_at_us, e.ended_at_us \
+     FROM sessions s LEFT JOIN session_ends e ON e.session_sha256 = s.session_sha256";
+
+/// The statistics in one statement, hence one snapshot, as rows tagged by part: 0 = (day, flow, count,
+/// payable, waived), 1 = (treatment, count), 2 = (percent, latency). Each part scans the covering
+/// `declarations_stats` index (index-only once autovacuum has marked the pages all-visible) rather than
+/// sharing a materialised selection, which would spill to disk at 100,000 rows; no part reads the documents.
+/// A treatment counts once per declaration (its first position in the array). A percentile is the latency at
+/// 1-based rank `(n·p + 99) / 100` = ceil(p·n/100) of the ascending latencies (`$5` holds the percents), in
+/// exact integer arithmetic, as [`backend::nearest_rank`] defines it.
+const STATS_SQL: &str = "\
+    WITH sel AS NOT MATERIALIZED ( \
+        SELECT d.declared_on, d.flow, d.payable_fen, d.waived_fen, d.treatments, \
+               d.recorded_at_us - coalesce(d.received_at_us, d.recorded_at_us) AS latency_us \
+        FROM declarations d \
+        WHERE d.declared_on BETWEEN $1 AND $2 \
+          AND ($3::text IS NULL OR d.zone = $3::text) AND ($4::text IS NULL OR d.declarant = $4::text)) \
+    SELECT 0, s.declared_on, s.flow COLLATE \"C\", count(*), sum(s.payable_fen)::bigint, sum(s.waived_fen)::bigint \
+        FROM sel s GROUP BY s.declared_on, s.flow \
+    UNION ALL \
+    SELECT 1, NULL, u.treatment, count(*), NULL, NULL \
+        FROM sel s CROSS JOIN LATERAL unnest(s.treatments) WITH ORDINALITY AS u (treatment, position) \
+        WHERE array_position(s.treatments, u.treatment) = u.position \
+        GROUP BY u.treatment \
+    UNION ALL \
+    SELECT 2, NULL, NULL, p.percent, a.sorted[((a.n * p.percent + 99) / 100)::int], NULL \
+        FROM (SELECT array_agg(latency_us ORDER BY latency_us) AS sorted, count(*) AS n FROM sel) AS a \
+        CROSS JOIN unnest($5::bigint[]) AS p (percent) \
+        WHERE a.n > 0";
 const EVENT_SELECT: &str = "SELECT seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash FROM events";
 
 /// How many events `verify_chain` fetches per round trip.
@@ -43,6 +89,7 @@ fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, index: usize, wh
 
 pub(crate) fn declaration_from_row(row: &Row) -> StoreResult<StoredDeclaration> {
     const WHAT: &str = "read declaration";
+    let recorded_at_us: i64 = get(row, 12, WHAT)?;
     Ok(StoredDeclaration {
         id: get(row, 0, WHAT)?,
         declarant: get(row, 1, WHAT)?,
@@ -56,7 +103,11 @@ pub(crate) fn declaration_from_row(row: &Row) -> StoreResult<StoredDeclaration> 
         document_sha256: get(row, 9, WHAT)?,
         document_json: get(row, 10, WHAT)?,
         assessment_json: get(row, 11, WHAT)?,
-        recorded_at: from_micros(get(row, 12, WHAT)?)?,
+        waived_fen: get(row, 13, WHAT)?,
+        submitted_by: get(row, 14, WHAT)?,
+        // Declarations recorded before migration 2 have no reception time: they were received when recorded.
+        received_at: from_micros(get::<Option<i64>>(row, 15, WHAT)?.unwrap_or(recorded_at_us))?,
+        recorded_at: from_micros(recorded_at_us)?,
     })
 }
 
@@ -66,7 +117,54 @@ fn party_from_row(row: &Row) -> StoreResult<PartyRecord> {
         uscc: get(row, 0, WHAT)?,
         name: get(row, 1, WHAT)?,
         body_json: get(row, 2, WHAT)?,
-        recorded_at: from_micros(get(row, 3, WHAT)?)?,
+        recorded_by: get(row, 3, WHAT)?,
+        recorded_at: from_micros(get(row, 4, WHAT)?)?,
+    })
+}
+
+fn account_from_row(row: &Row) -> StoreResult<AccountRecord> {
+    const WHAT: &str = "read account";
+    Ok(AccountRecord {
+        user_id: get(row, 0, WHAT)?,
+        party: get(row, 1, WHAT)?,
+        party_kind: get(row, 2, WHAT)?,
+        roles: get(row, 3, WHAT)?,
+        password_hash: get(row, 4, WHAT)?,
+        personal_json: get(row, 5, WHAT)?,
+        active: get(row, 6, WHAT)?,
+        recorded_by: get(row, 7, WHAT)?,
+        recorded_at: from_micros(get(row, 8, WHAT)?)?,
+    })
+}
+
+/// A row of [`token_select!`].
+pub(crate) fn token_from_row(row: &Row) -> StoreResult<TokenRecord> {
+    const WHAT: &str = "read token";
+    let revoked_by: Option<String> = get(row, 7, WHAT)?;
+    let revoked_at_us: Option<i64> = get(row, 8, WHAT)?;
+    Ok(TokenRecord {
+        token_id: get(row, 0, WHAT)?,
+        user_id: get(row, 1, WHAT)?,
+        name: get(row, 2, WHAT)?,
+        secret_sha256: get(row, 3, WHAT)?,
+        issued_by: get(row, 4, WHAT)?,
+        issued_at: from_micros(get(row, 5, WHAT)?)?,
+        expires_at: from_micros(get(row, 6, WHAT)?)?,
+        revoked: match (revoked_by, revoked_at_us) {
+            (Some(by), Some(at)) => Some(Revocation { by, at: from_micros(at)? }),
+            _ => None,
+        },
+    })
+}
+
+fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
+    const WHAT: &str = "read session";
+    Ok(SessionRecord {
+        session_sha256: get(row, 0, WHAT)?,
+        user_id: get(row, 1, WHAT)?,
+        started_at: from_micros(get(row, 2, WHAT)?)?,
+        expires_at: from_micros(get(row, 3, WHAT)?)?,
+        ended_at: get::<Option<i64>>(row, 4, WHAT)?.map(from_micros).transpose()?,
     })
 }
 
@@ -115,6 +213,15 @@ struct Statements {
     policy_rows: Statement,
     policy_row_count: Statement,
     events: Statement,
+    subject_events: Statement,
+    stats: Statement,
+    account: Statement,
+    /// Indexed by (party given, cursor given).
+    accounts: [[Statement; 2]; 2],
+    token: Statement,
+    tokens_all: Statement,
+    tokens_of_user: Statement,
+    session: Statement,
 }
 
 /// One read connection.
@@ -145,6 +252,26 @@ impl Reader {
             .await?,
             policy_row_count: prepare("SELECT count(*) FROM policy_rows".into()).await?,
             events: prepare(format!("{EVENT_SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2")).await?,
+            subject_events: prepare(format!("{EVENT_SELECT} WHERE subject = $1 ORDER BY seq LIMIT $2")).await?,
+            stats: prepare(STATS_SQL.into()).await?,
+            account: prepare(format!("{ACCOUNT_SELECT} WHERE c.user_id = $1")).await?,
+            accounts: [
+                [
+                    prepare(format!("{ACCOUNT_SELECT} ORDER BY c.user_id LIMIT $1")).await?,
+                    prepare(format!("{ACCOUNT_SELECT} WHERE c.user_id > $1 ORDER BY c.user_id LIMIT $2")).await?,
+                ],
+                [
+                    prepare(format!("{ACCOUNT_SELECT} WHERE c.party = $1 ORDER BY c.user_id LIMIT $2")).await?,
+                    prepare(format!(
+                        "{ACCOUNT_SELECT} WHERE c.party = $1 AND c.user_id > $2 ORDER BY c.user_id LIMIT $3"
+                    ))
+                    .await?,
+                ],
+            ],
+            token: prepare(token_select!("WHERE t.token_id = $1").into()).await?,
+            tokens_all: prepare(token_select!("ORDER BY t.id").into()).await?,
+            tokens_of_user: prepare(token_select!("WHERE t.user_id = $1 ORDER BY t.id").into()).await?,
+            session: prepare(format!("{SESSION_SELECT} WHERE s.session_sha256 = $1")).await?,
         };
         Ok(Reader { client, statements, listings: Mutex::new(HashMap::new()) })
     }
@@ -242,6 +369,87 @@ impl Reader {
         get(&row, 0, "count policy rows")
     }
 
+    pub(crate) async fn declaration_stats(&self, query: &StatsQuery) -> StoreResult<DeclarationStats> {
+        const WHAT: &str = "read statistics";
+        let percents: Vec<i64> = backend::STATS_PERCENTILES.iter().map(|p| i64::from(*p)).collect();
+        let [p50, p90] = backend::STATS_PERCENTILES.map(i64::from);
+        let rows = self
+            .client
+            .query(
+                &self.statements.stats,
+                &[&query.declared_from, &query.declared_to, &query.zone, &query.declarant, &percents],
+            )
+            .await
+            .ctx(WHAT)?;
+        let mut stats = DeclarationStats::default();
+        for row in &rows {
+            let part: i32 = get(row, 0, WHAT)?;
+            let count: i64 = get(row, 3, WHAT)?;
+            let second: Option<i64> = get(row, 4, WHAT)?;
+            match (part, get::<Option<chrono::NaiveDate>>(row, 1, WHAT)?, get::<Option<String>>(row, 2, WHAT)?) {
+                (0, Some(day), Some(flow)) => stats.daily.push(DailyFlow {
+                    day,
+                    flow,
+                    declarations: count,
+                    payable_fen: second.unwrap_or(0),
+                    waived_fen: get::<Option<i64>>(row, 5, WHAT)?.unwrap_or(0),
+                }),
+                (1, _, Some(treatment)) => stats.treatments.push((treatment, count)),
+                (2, ..) if count == p50 => stats.decision_us_p50 = second,
+                (2, ..) if count == p90 => stats.decision_us_p90 = second,
+                _ => return Err(StoreError::Backend(format!("postgres: unexpected statistics row (part {part})"))),
+            }
+        }
+        // Bytewise order, as SQLite's; sorting here keeps it independent of plans and collations.
+        stats.daily.sort_by(|a, b| (a.day, &a.flow).cmp(&(b.day, &b.flow)));
+        stats.treatments.sort();
+        Ok(stats)
+    }
+
+    pub(crate) async fn get_account(&self, user_id: &str) -> StoreResult<AccountRecord> {
+        let row = self.client.query_opt(&self.statements.account, &[&user_id]).await.ctx("get account")?;
+        row.as_ref().map(account_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn list_accounts(
+        &self,
+        party: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<AccountRecord>> {
+        let limit = i64::from(backend::clamp_limit(limit));
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(3);
+        if let Some(party) = &party {
+            params.push(party);
+        }
+        if let Some(after) = &after {
+            params.push(after);
+        }
+        params.push(&limit);
+        let statement = &self.statements.accounts[usize::from(party.is_some())][usize::from(after.is_some())];
+        let rows = self.client.query(statement, &params).await.ctx("list accounts")?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    pub(crate) async fn get_token(&self, token_id: &str) -> StoreResult<TokenRecord> {
+        let row = self.client.query_opt(&self.statements.token, &[&token_id]).await.ctx("get token")?;
+        row.as_ref().map(token_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn list_tokens(&self, user_id: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+        let rows = match user_id {
+            Some(user_id) => self.client.query(&self.statements.tokens_of_user, &[&user_id]).await,
+            None => self.client.query(&self.statements.tokens_all, &[]).await,
+        }
+        .ctx("list tokens")?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    pub(crate) async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord> {
+        let row = self.client.query_opt(&self.statements.session, &[&session_sha256]).await.ctx("get session")?;
+        row.as_ref().map(session_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
     async fn events_page(&self, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
         let rows = self.client.query(&self.statements.events, &[&after, &limit]).await.ctx("read events")?;
         rows.iter().map(event_from_row).collect()
@@ -249,6 +457,13 @@ impl Reader {
 
     pub(crate) async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.events_page(after, i64::from(backend::clamp_limit(limit))).await
+    }
+
+    pub(crate) async fn events_for_subject(&self, subject: &str, limit: u32) -> StoreResult<Vec<Event>> {
+        let limit = i64::from(backend::clamp_limit(limit));
+        let rows =
+            self.client.query(&self.statements.subject_events, &[&subject, &limit]).await.ctx("read subject events")?;
+        rows.iter().map(event_from_row).collect()
     }
 
     /// Walks the chain page by page. Events are insert-only, so pages fetched while writes go on still form

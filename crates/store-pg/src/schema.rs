@@ -12,8 +12,14 @@ use zonegate_store::{StoreError, StoreResult};
 use crate::error::Context;
 
 /// The schema, in order. Applied migrations must never be edited: add a new file instead.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "accounts_attribution_stats",
+        sql: include_str!("../migrations/0002_accounts_attribution_stats.sql"),
+    },
+];
 
 /// `name` as a quoted SQL identifier.
 pub(crate) fn quote_ident(name: &str) -> String {

@@ -14,6 +14,11 @@
 //! batch order. A party or policy write in the batch flushes the declarations before it and runs its own
 //! statement, so the chain keeps batch order.
 //!
+//! Account, token and session writes run their own statements in batch order too, as party writes do, so
+//! each is atomic with its event. A request refused for what it asks (`NotFound`, `AlreadyExists`: an
+//! unknown token to revoke, a token id that is taken) is decided by queries that succeed and before it
+//! writes anything, so it is answered without spoiling the batch.
+//!
 //! A failing request must not spoil the others. PostgreSQL aborts a transaction at its first error, so if
 //! any statement of the bulk attempt fails (the unique key is the last line of defence), the transaction is
 //! rolled back and the batch run again request by request, each in its own SAVEPOINT, the failing one rolled
@@ -29,11 +34,12 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
 use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent};
 use zonegate_store::{
-    Event, NewDeclaration, PartyRecord, PolicyRow, StoreError, StoreResult, StoredDeclaration, SubmitOutcome,
+    AccountRecord, Event, NewDeclaration, PartyRecord, PolicyRow, Revocation, SessionRecord, StoreError, StoreResult,
+    StoredDeclaration, SubmitOutcome, TokenRecord,
 };
 
 use crate::error::Context;
-use crate::reader::{declaration_from_row, declaration_select};
+use crate::reader::{declaration_from_row, declaration_select, token_from_row, token_select};
 
 /// A declaration ready for the writer: everything that can be computed off the writer task already is.
 pub(crate) struct PreparedDeclaration {
@@ -66,18 +72,48 @@ impl Recorded {
 /// A write request, as data: it may have to run twice (see the module doc).
 pub(crate) enum WriteOp {
     Submit(Arc<PreparedDeclaration>),
-    Party { party: PartyRecord, payload: String },
-    Policy { rows: Vec<PolicyRow>, author: String, recorded_at: DateTime<Utc>, subject: String, payload: String },
+    Party {
+        party: PartyRecord,
+        payload: String,
+    },
+    Policy {
+        rows: Vec<PolicyRow>,
+        author: String,
+        recorded_at: DateTime<Utc>,
+        subject: String,
+        payload: String,
+    },
+    Account {
+        account: AccountRecord,
+        payload: String,
+    },
+    IssueToken {
+        token: TokenRecord,
+        payload: String,
+    },
+    /// Answers the token as stored ([`Done::Token`]).
+    RevokeToken {
+        token_id: String,
+        revocation: Revocation,
+        payload: String,
+    },
+    StartSession(SessionRecord),
+    EndSession {
+        session_sha256: String,
+        at_us: i64,
+    },
 }
 
 enum Done {
     Submit(Recorded),
     Unit,
+    Token(TokenRecord),
 }
 
 pub(crate) enum Reply {
     Submit(oneshot::Sender<StoreResult<Recorded>>),
     Unit(oneshot::Sender<StoreResult<()>>),
+    Token(oneshot::Sender<StoreResult<TokenRecord>>),
 }
 
 struct Request {
@@ -98,18 +134,24 @@ impl Request {
             (Some(Ok(done)), None) => Ok(done),
             (None, None) => Err(StoreError::Backend("postgres: write request was not run".into())),
         };
+        let mismatched = || StoreError::Backend("postgres: mismatched write reply".into());
         // A caller that went away (its future dropped) needs no answer.
-        match (reply, result) {
-            (Reply::Submit(reply), Ok(Done::Submit(recorded))) => drop(reply.send(Ok(recorded))),
-            (Reply::Submit(reply), Err(e)) => drop(reply.send(Err(e))),
-            (Reply::Unit(reply), Ok(Done::Unit)) => drop(reply.send(Ok(()))),
-            (Reply::Unit(reply), Err(e)) => drop(reply.send(Err(e))),
-            (Reply::Submit(reply), Ok(Done::Unit)) => {
-                drop(reply.send(Err(StoreError::Backend("postgres: mismatched write reply".into()))))
-            }
-            (Reply::Unit(reply), Ok(Done::Submit(_))) => {
-                drop(reply.send(Err(StoreError::Backend("postgres: mismatched write reply".into()))))
-            }
+        match reply {
+            Reply::Submit(reply) => drop(reply.send(match result {
+                Ok(Done::Submit(recorded)) => Ok(recorded),
+                Ok(_) => Err(mismatched()),
+                Err(e) => Err(e),
+            })),
+            Reply::Unit(reply) => drop(reply.send(match result {
+                Ok(Done::Unit) => Ok(()),
+                Ok(_) => Err(mismatched()),
+                Err(e) => Err(e),
+            })),
+            Reply::Token(reply) => drop(reply.send(match result {
+                Ok(Done::Token(token)) => Ok(token),
+                Ok(_) => Err(mismatched()),
+                Err(e) => Err(e),
+            })),
         }
     }
 }
@@ -125,6 +167,12 @@ struct Statements {
     insert_events: Statement,
     party: Statement,
     policy: Statement,
+    account: Statement,
+    issue_token: Statement,
+    token: Statement,
+    revoke_token: Statement,
+    start_session: Statement,
+    end_session: Statement,
 }
 
 /// What a batch attempt tracks as it goes: the chain head and the next ids to hand out.
@@ -135,8 +183,17 @@ struct BatchState {
     next_policy_row_id: i64,
 }
 
-/// The columns of `copy_declarations`, in order.
-const DECLARATION_TYPES: [Type; 13] = [
+/// The `declarations` columns every write names, in the order of [`DECLARATION_TYPES`] and
+/// [`declaration_columns`], as a literal for `concat!`.
+macro_rules! declaration_column_names {
+    () => {
+        "id, declarant, reference, zone, flow, declared_on, treatments, channel, payable_fen, document_sha256, \
+         document_json, assessment_json, recorded_at_us, waived_fen, submitted_by, received_at_us"
+    };
+}
+
+/// The types of [`declaration_column_names!`], in order.
+const DECLARATION_TYPES: [Type; 16] = [
     Type::INT8,
     Type::TEXT,
     Type::TEXT,
@@ -150,15 +207,20 @@ const DECLARATION_TYPES: [Type; 13] = [
     Type::TEXT,
     Type::TEXT,
     Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
 ];
 
-/// A declaration's column values in the order of [`DECLARATION_TYPES`] (and of the `declarations` table), for
+/// A declaration's timestamps as stored: `[recorded_at_us, received_at_us]`.
+fn declaration_times(d: &NewDeclaration) -> [i64; 2] {
+    [to_micros(d.recorded_at), to_micros(d.received_at)]
+}
+
+/// A declaration's column values in the order of [`declaration_column_names!`] and [`DECLARATION_TYPES`], for
 /// both the bulk COPY and the per-request insert, so the order is written down once.
-fn declaration_columns<'a>(
-    id: &'a i64,
-    d: &'a NewDeclaration,
-    recorded_at_us: &'a i64,
-) -> [&'a (dyn ToSql + Sync); 13] {
+fn declaration_columns<'a>(id: &'a i64, d: &'a NewDeclaration, times: &'a [i64; 2]) -> [&'a (dyn ToSql + Sync); 16] {
+    let [recorded_at_us, received_at_us] = times;
     [
         id,
         &d.declarant,
@@ -173,6 +235,9 @@ fn declaration_columns<'a>(
         &d.document_json,
         &d.assessment_json,
         recorded_at_us,
+        &d.waived_fen,
+        &d.submitted_by,
+        received_at_us,
     ]
 }
 
@@ -215,6 +280,13 @@ impl Writer {
         self.send(op, Reply::Unit(reply)).await?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// Runs a write that answers a token ([`WriteOp::RevokeToken`]), once its batch has committed.
+    pub(crate) async fn write_token(&self, op: WriteOp) -> StoreResult<TokenRecord> {
+        let (reply, answer) = oneshot::channel();
+        self.send(op, Reply::Token(reply)).await?;
+        answer.await.map_err(|_| stopped())?
+    }
 }
 
 /// Waits for a queued submission's answer.
@@ -233,17 +305,17 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
                     (SELECT coalesce(max(id), 0) FROM policy_rows)",
         )
         .await?,
-        submit: prepare(
+        submit: prepare(concat!(
             "WITH inserted AS ( \
-                 INSERT INTO declarations (id, declarant, reference, zone, flow, declared_on, treatments, channel, \
-                     payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 INSERT INTO declarations (",
+            declaration_column_names!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                  ON CONFLICT (declarant, reference) DO NOTHING \
                  RETURNING id) \
              INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
-             SELECT $14::bigint, $13::bigint, $15::text, $16::text, $17::text, $18::text, $19::text FROM inserted \
-             RETURNING seq",
-        )
+             SELECT $17::bigint, $13::bigint, $18::text, $19::text, $20::text, $21::text, $22::text FROM inserted \
+             RETURNING seq"
+        ))
         .await?,
         existing: prepare(declaration_select!("WHERE d.declarant = $1 AND d.reference = $2")).await?,
         lookup: prepare(declaration_select!(
@@ -252,11 +324,8 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
         .await?,
         // Treatments are ragged, so they travel flattened in $7, each row taking the slice [from:to] of it
         // (an empty slice when from > to). No ON CONFLICT: a key recorded meanwhile fails the bulk insert.
-        copy_declarations: prepare(
-            "COPY declarations (id, declarant, reference, zone, flow, declared_on, treatments, channel, \
-                 payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) FROM STDIN BINARY",
-        )
-        .await?,
+        copy_declarations: prepare(concat!("COPY declarations (", declaration_column_names!(), ") FROM STDIN BINARY"))
+            .await?,
         insert_events: prepare(
             "INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
@@ -265,7 +334,7 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
         .await?,
         party: prepare(
             "WITH inserted AS ( \
-                 INSERT INTO parties (uscc, name, body_json, recorded_at_us) VALUES ($1, $2, $3, $4) \
+                 INSERT INTO parties (uscc, name, body_json, recorded_at_us, recorded_by) VALUES ($1, $2, $3, $4, $10) \
                  RETURNING version, uscc), \
              current AS ( \
                  INSERT INTO party_current (uscc, version) SELECT uscc, version FROM inserted \
@@ -282,6 +351,49 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
                      AS r (id, kind, key, effective_from, body_json)) \
              INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
              VALUES ($8, $7, $9, $10, $11, $12, $13)",
+        )
+        .await?,
+        account: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO accounts (user_id, party, party_kind, roles, password_hash, personal_json, active, \
+                     recorded_by, recorded_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 RETURNING version, user_id, party), \
+             current AS ( \
+                 INSERT INTO account_current (user_id, party, version) SELECT user_id, party, version FROM inserted \
+                 ON CONFLICT (user_id) DO UPDATE SET party = excluded.party, version = excluded.version) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             VALUES ($10, $9, $11, $1, $12, $13, $14)",
+        )
+        .await?,
+        // A taken id inserts nothing, so no event either, and returns no row: the caller answers AlreadyExists.
+        issue_token: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO tokens (token_id, user_id, name, secret_sha256, issued_by, issued_at_us, expires_at_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (token_id) DO NOTHING \
+                 RETURNING token_id) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             SELECT $8::bigint, $6::bigint, $9::text, $1::text, $10::text, $11::text, $12::text FROM inserted \
+             RETURNING seq",
+        )
+        .await?,
+        token: prepare(token_select!("WHERE t.token_id = $1")).await?,
+        revoke_token: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO token_revocations (token_id, revoked_by, revoked_at_us) VALUES ($1, $2, $3)) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             VALUES ($4, $3, $5, $1, $6, $7, $8)",
+        )
+        .await?,
+        start_session: prepare(
+            "INSERT INTO sessions (session_sha256, user_id, started_at_us, expires_at_us) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (session_sha256) DO NOTHING",
+        )
+        .await?,
+        end_session: prepare(
+            "INSERT INTO session_ends (session_sha256, ended_at_us) \
+             SELECT $1::text, $2::bigint WHERE EXISTS (SELECT 1 FROM sessions WHERE session_sha256 = $1::text) \
+             ON CONFLICT (session_sha256) DO NOTHING",
         )
         .await?,
     })
@@ -407,7 +519,8 @@ async fn attempt_bulk(client: &mut Client, statements: &Statements, batch: &mut 
                         return rolled_back(tx).await;
                     }
                     let result = run(&tx, statements, &mut state, op).await;
-                    let failed = result.is_err();
+                    // A refusal (NotFound, AlreadyExists) came from queries that succeeded and wrote nothing.
+                    let failed = matches!(result, Err(StoreError::Backend(_) | StoreError::ChainBroken { .. }));
                     results.push(Some(result));
                     if failed {
                         return rolled_back(tx).await;
@@ -452,8 +565,8 @@ async fn flush(tx: &Transaction<'_>, statements: &Statements, pending: &mut Pend
         let sink = tx.copy_in(&statements.copy_declarations).await?;
         let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &DECLARATION_TYPES));
         for (id, d) in rows {
-            let recorded_at_us = to_micros(d.recorded_at);
-            writer.as_mut().write(&declaration_columns(id, d, &recorded_at_us)).await?;
+            let times = declaration_times(d);
+            writer.as_mut().write(&declaration_columns(id, d, &times)).await?;
         }
         writer.finish().await
     };
@@ -513,6 +626,37 @@ async fn run(tx: &Transaction<'_>, statements: &Statements, state: &mut BatchSta
                 .await
                 .map(|()| Done::Unit)
         }
+        WriteOp::Account { account, payload } => {
+            put_account(tx, statements, state, account, payload).await.map(|()| Done::Unit)
+        }
+        WriteOp::IssueToken { token, payload } => {
+            issue_token(tx, statements, state, token, payload).await.map(|()| Done::Unit)
+        }
+        WriteOp::RevokeToken { token_id, revocation, payload } => {
+            revoke_token(tx, statements, state, token_id, revocation, payload).await.map(Done::Token)
+        }
+        WriteOp::StartSession(session) => {
+            let inserted = tx
+                .execute(
+                    &statements.start_session,
+                    &[
+                        &session.session_sha256,
+                        &session.user_id,
+                        &to_micros(session.started_at),
+                        &to_micros(session.expires_at),
+                    ],
+                )
+                .await
+                .ctx("insert session")?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists("session".into()));
+            }
+            Ok(Done::Unit)
+        }
+        WriteOp::EndSession { session_sha256, at_us } => {
+            tx.execute(&statements.end_session, &[session_sha256, at_us]).await.ctx("end session")?;
+            Ok(Done::Unit)
+        }
     }
 }
 
@@ -531,8 +675,8 @@ async fn submit(
         prepared.event.subject.clone(),
         prepared.event.payload(id),
     );
-    let recorded_at_us = to_micros(d.recorded_at);
-    let mut params: Vec<&(dyn ToSql + Sync)> = declaration_columns(&id, d, &recorded_at_us).to_vec();
+    let times = declaration_times(d);
+    let mut params: Vec<&(dyn ToSql + Sync)> = declaration_columns(&id, d, &times).to_vec();
     params.extend([
         &event.seq as &(dyn ToSql + Sync),
         &event.kind,
@@ -575,12 +719,119 @@ async fn put_party(
             &event.payload_json,
             &event.prev_hash,
             &event.hash,
+            &party.recorded_by,
         ],
     )
     .await
     .ctx("insert party")?;
     state.head = head;
     Ok(())
+}
+
+async fn put_account(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    account: &AccountRecord,
+    payload: &str,
+) -> StoreResult<()> {
+    let mut head = state.head.clone();
+    let event = head.next(account.recorded_at, backend::ACCOUNT_RECORDED, account.user_id.clone(), payload.to_owned());
+    tx.execute(
+        &statements.account,
+        &[
+            &account.user_id,
+            &account.party,
+            &account.party_kind,
+            &account.roles,
+            &account.password_hash,
+            &account.personal_json,
+            &account.active,
+            &account.recorded_by,
+            &to_micros(account.recorded_at),
+            &event.seq,
+            &event.kind,
+            &event.payload_json,
+            &event.prev_hash,
+            &event.hash,
+        ],
+    )
+    .await
+    .ctx("insert account")?;
+    state.head = head;
+    Ok(())
+}
+
+async fn issue_token(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    token: &TokenRecord,
+    payload: &str,
+) -> StoreResult<()> {
+    let mut head = state.head.clone();
+    let event = head.next(token.issued_at, backend::TOKEN_ISSUED, token.token_id.clone(), payload.to_owned());
+    let inserted = tx
+        .query_opt(
+            &statements.issue_token,
+            &[
+                &token.token_id,
+                &token.user_id,
+                &token.name,
+                &token.secret_sha256,
+                &token.issued_by,
+                &to_micros(token.issued_at),
+                &to_micros(token.expires_at),
+                &event.seq,
+                &event.kind,
+                &event.payload_json,
+                &event.prev_hash,
+                &event.hash,
+            ],
+        )
+        .await
+        .ctx("insert token")?;
+    if inserted.is_none() {
+        return Err(StoreError::AlreadyExists(format!("token `{}`", token.token_id)));
+    }
+    state.head = head;
+    Ok(())
+}
+
+/// Revokes a token once: a revoked token is returned as it is, an unknown one is `NotFound`, and in both
+/// cases nothing is written.
+async fn revoke_token(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    token_id: &str,
+    revocation: &Revocation,
+    payload: &str,
+) -> StoreResult<TokenRecord> {
+    let row = tx.query_opt(&statements.token, &[&token_id]).await.ctx("read token")?;
+    let token = row.as_ref().map(token_from_row).transpose()?.ok_or(StoreError::NotFound)?;
+    if token.revoked.is_some() {
+        return Ok(token);
+    }
+    let mut head = state.head.clone();
+    let event = head.next(revocation.at, backend::TOKEN_REVOKED, token_id.to_owned(), payload.to_owned());
+    tx.execute(
+        &statements.revoke_token,
+        &[
+            &token_id,
+            &revocation.by,
+            &to_micros(revocation.at),
+            &event.seq,
+            &event.kind,
+            &event.payload_json,
+            &event.prev_hash,
+            &event.hash,
+        ],
+    )
+    .await
+    .ctx("insert token revocation")?;
+    state.head = head;
+    Ok(TokenRecord { revoked: Some(revocation.clone()), ..token })
 }
 
 #[allow(clippy::too_many_arguments)]

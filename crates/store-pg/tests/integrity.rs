@@ -1,7 +1,9 @@
 //! PostgreSQL-specific guarantees beyond the shared suite: tampering with stored events is detected, the
 //! insert-only tables refuse changes, the unique key exists in the schema, migrations are recorded and
-//! checked on every connect, one failing request does not spoil the rest of its group commit, a key
-//! submitted twice in one batch is classified against the first, and two stores (as two processes would)
+//! checked on every connect, a schema written by version 1 is upgraded in place (its declarations read as
+//! received when recorded), one failing request does not spoil the rest of its group commit, a key
+//! submitted twice in one batch is classified against the first, refusals (a taken token id, an unknown
+//! token) share a batch with other writes without spoiling it, and two stores (as two processes would)
 //! writing to one schema keep one valid chain.
 //!
 //! These tests reach into the store's schema with a second, raw connection, as an intruder would. They
@@ -11,8 +13,11 @@ mod common;
 
 use std::sync::Arc;
 
+use zonegate_store::backend::{self, ChainHead, Migration};
 use zonegate_store::conformance::{at, declaration};
-use zonegate_store::{PartyRecord, PolicyRow, Store, StoreError, SubmitOutcome};
+use zonegate_store::{
+    AccountRecord, PartyRecord, PolicyRow, SessionRecord, StatsQuery, Store, StoreError, SubmitOutcome, TokenRecord,
+};
 use zonegate_store_pg::PgStore;
 
 /// A fresh schema for one test.
@@ -59,6 +64,19 @@ fn policy_row() -> PolicyRow {
         body_json: "{}".into(),
         author: String::new(),
         recorded_at: at(0, 0),
+    }
+}
+
+fn token(token_id: &str) -> TokenRecord {
+    TokenRecord {
+        token_id: token_id.into(),
+        user_id: "alice".into(),
+        name: "erp".into(),
+        secret_sha256: "00".repeat(32),
+        issued_by: "admin".into(),
+        issued_at: at(3, 0),
+        expires_at: at(4, 0),
+        revoked: None,
     }
 }
 
@@ -124,11 +142,37 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
                 uscc: "U".into(),
                 name: "n".into(),
                 body_json: "{}".into(),
+                recorded_by: "admin".into(),
                 recorded_at: at(1, 0),
             })
             .await
             .unwrap();
         store.append_policy_rows(vec![policy_row()], "seed", at(2, 0)).await.unwrap();
+        store
+            .put_account(AccountRecord {
+                user_id: "alice".into(),
+                party: "U".into(),
+                party_kind: "enterprise".into(),
+                roles: vec!["declarant".into()],
+                password_hash: Some("$argon2id$x".into()),
+                personal_json: "{}".into(),
+                active: true,
+                recorded_by: "admin".into(),
+                recorded_at: at(2, 0),
+            })
+            .await
+            .unwrap();
+        store.issue_token(token("tok_1")).await.unwrap();
+        store.revoke_token("tok_1", "admin", at(5, 0)).await.unwrap();
+        let session = SessionRecord {
+            session_sha256: "ab".repeat(32),
+            user_id: "alice".into(),
+            started_at: at(6, 0),
+            expires_at: at(7, 0),
+            ended_at: None,
+        };
+        store.start_session(session.clone()).await.unwrap();
+        store.end_session(&session.session_sha256, at(8, 0)).await.unwrap();
         let raw = fixture.raw().await;
         for sql in [
             "UPDATE events SET payload_json = '{}' WHERE seq = 1",
@@ -140,6 +184,21 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
             "DELETE FROM parties",
             "UPDATE policy_rows SET body_json = '{}'",
             "TRUNCATE policy_rows",
+            "UPDATE accounts SET active = false",
+            "DELETE FROM accounts",
+            "TRUNCATE accounts CASCADE",
+            "UPDATE tokens SET expires_at_us = 0",
+            "DELETE FROM tokens",
+            "TRUNCATE tokens CASCADE",
+            "UPDATE token_revocations SET revoked_at_us = 0",
+            "DELETE FROM token_revocations",
+            "TRUNCATE token_revocations",
+            "UPDATE sessions SET expires_at_us = 0",
+            "DELETE FROM sessions",
+            "TRUNCATE sessions CASCADE",
+            "UPDATE session_ends SET ended_at_us = 0",
+            "DELETE FROM session_ends",
+            "TRUNCATE session_ends",
         ] {
             let err = raw.batch_execute(sql).await.expect_err(sql);
             let text = err.as_db_error().map(|db| db.message().to_owned()).unwrap_or_else(|| err.to_string());
@@ -155,7 +214,7 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
             .await
             .unwrap_err();
         assert_eq!(duplicate.code(), Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION));
-        assert_eq!(store.verify_chain().await.unwrap().events, 5);
+        assert_eq!(store.verify_chain().await.unwrap().events, 8);
     })
     .await;
 }
@@ -181,9 +240,8 @@ async fn reconnecting_applies_nothing_and_continues_the_chain() {
 
         let raw = fixture.raw().await;
         let rows = raw.query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[]).await.unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].get::<_, i64>(0), 1);
-        assert_eq!(rows[0].get::<_, String>(1).len(), 64);
+        assert_eq!(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>(), [1, 2]);
+        assert!(rows.iter().all(|row| row.get::<_, String>(1).len() == 64));
     })
     .await;
 }
@@ -382,6 +440,145 @@ async fn a_refused_declaration_row_does_not_spoil_its_batch() {
         // The store carries on.
         let outcome = store.submit_declaration(declaration("D", "R2", 0)).await.unwrap();
         assert!(matches!(outcome, SubmitOutcome::Created(ref d) if d.id == 3), "{outcome:?}");
+    })
+    .await;
+}
+
+/// A schema written by version 1 (before attribution, accounts and statistics) is upgraded on connect: its
+/// declarations read back with nothing waived, no submitter and received when recorded, its parties with
+/// no recorder, its chain still verifies and continues, and the statistics cover it.
+#[tokio::test]
+async fn a_version_1_schema_is_upgraded_in_place() {
+    with_fixture("a_version_1_schema_is_upgraded_in_place", |fixture| async move {
+        let old = declaration("D", "R-OLD", 0);
+        let head_hash = {
+            let raw = fixture.raw().await;
+            let init = Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") };
+            raw.batch_execute(&format!("CREATE SCHEMA \"{}\"", fixture.schema)).await.unwrap();
+            raw.batch_execute(init.sql).await.unwrap();
+            raw.batch_execute(
+                "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+                 checksum TEXT NOT NULL, applied_at_us BIGINT NOT NULL)",
+            )
+            .await
+            .unwrap();
+            raw.execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at_us) VALUES (1, 'init', $1, 0)",
+                &[&init.checksum()],
+            )
+            .await
+            .unwrap();
+            raw.execute(
+                "INSERT INTO declarations (id, declarant, reference, zone, flow, declared_on, treatments, channel, \
+                 payable_fen, document_sha256, document_json, assessment_json, recorded_at_us) \
+                 VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &old.declarant,
+                    &old.reference,
+                    &old.zone,
+                    &old.flow,
+                    &old.declared_on,
+                    &old.treatments,
+                    &old.channel,
+                    &old.payable_fen,
+                    &old.document_sha256,
+                    &old.document_json,
+                    &old.assessment_json,
+                    &backend::to_micros(old.recorded_at),
+                ],
+            )
+            .await
+            .unwrap();
+            raw.batch_execute(
+                "INSERT INTO parties (uscc, name, body_json, recorded_at_us) VALUES ('U', 'n', '{}', 0);
+                 INSERT INTO party_current (uscc, version) SELECT uscc, version FROM parties;",
+            )
+            .await
+            .unwrap();
+            let mut head = ChainHead::genesis();
+            let event =
+                head.next(old.recorded_at, backend::DECLARATION_RECORDED, "D/R-OLD".into(), "{\"id\":1}".into());
+            raw.execute(
+                "INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &event.seq,
+                    &backend::to_micros(event.recorded_at),
+                    &event.kind,
+                    &event.subject,
+                    &event.payload_json,
+                    &event.prev_hash,
+                    &event.hash,
+                ],
+            )
+            .await
+            .unwrap();
+            event.hash
+        };
+
+        let store = fixture.store().await;
+        let read = store.get_declaration(1).await.unwrap();
+        assert_eq!((read.waived_fen, read.submitted_by.as_str()), (0, ""));
+        assert_eq!(read.received_at, old.recorded_at);
+        assert_eq!(read.document_json, old.document_json);
+        assert_eq!(store.get_party("U").await.unwrap().recorded_by, "");
+        assert_eq!(store.verify_chain().await.unwrap().head_hash, head_hash);
+
+        let mut new = declaration("D", "R-NEW", 1);
+        new.received_at = new.recorded_at - chrono::TimeDelta::microseconds(800);
+        let SubmitOutcome::Created(created) = store.submit_declaration(new).await.unwrap() else {
+            panic!("expected Created")
+        };
+        assert_eq!(created.id, 2);
+        assert_eq!(store.verify_chain().await.unwrap().events, 2);
+        let stats = store
+            .declaration_stats(StatsQuery {
+                zone: None,
+                declarant: Some("D".into()),
+                declared_from: old.declared_on,
+                declared_to: old.declared_on,
+            })
+            .await
+            .unwrap();
+        assert_eq!(stats.daily.len(), 1);
+        assert_eq!(stats.daily[0].declarations, 2);
+        assert_eq!(stats.daily[0].waived_fen, 251);
+        assert_eq!(stats.treatments, vec![("bonded".to_owned(), 2)]);
+        // The old declaration's latency is 0 (received when recorded), the new one's 800 µs.
+        assert_eq!((stats.decision_us_p50, stats.decision_us_p90), (Some(0), Some(800)));
+    })
+    .await;
+}
+
+/// Refusals answered inside a group commit (a taken token id, an unknown token to revoke, a session that
+/// exists) leave the other writes of the batch, and the chain, intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_do_not_spoil_their_batch() {
+    with_fixture("refusals_do_not_spoil_their_batch", |fixture| async move {
+        let store = Arc::new(fixture.store().await);
+        store.issue_token(token("tok_taken")).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..120u32 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                match i % 4 {
+                    0 => store.issue_token(token("tok_taken")).await.map(drop),
+                    1 => store.revoke_token("tok_unknown", "admin", at(9, 0)).await.map(drop),
+                    2 => store.issue_token(token(&format!("tok_{i}"))).await,
+                    _ => store.submit_declaration(declaration("D", &format!("R{i}"), 0)).await.map(drop),
+                }
+            }));
+        }
+        for (i, task) in tasks.into_iter().enumerate() {
+            let outcome = task.await.unwrap();
+            match i % 4 {
+                0 => assert!(matches!(outcome, Err(StoreError::AlreadyExists(_))), "{outcome:?}"),
+                1 => assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}"),
+                _ => outcome.unwrap(),
+            }
+        }
+        assert_eq!(store.list_tokens(Some("alice")).await.unwrap().len(), 31);
+        assert_eq!(store.verify_chain().await.unwrap().events, 61);
     })
     .await;
 }

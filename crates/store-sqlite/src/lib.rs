@@ -24,8 +24,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, WRITE_BATCH_MAX};
 use zonegate_store::{
-    ChainReport, DeclarationFilter, Event, NewDeclaration, Page, PartyRecord, PolicyRow, Store, StoreResult,
-    StoredDeclaration, SubmitOutcome,
+    AccountRecord, ChainReport, DeclarationFilter, DeclarationStats, Event, NewDeclaration, Page, PartyRecord,
+    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreResult, StoredDeclaration, SubmitOutcome,
+    TokenRecord,
 };
 
 pub use schema::Durability;
@@ -177,8 +178,76 @@ impl Store for SqliteStore {
         self.read(sql::policy_row_count).await
     }
 
+    async fn declaration_stats(&self, query: StatsQuery) -> StoreResult<DeclarationStats> {
+        self.read(move |conn| sql::declaration_stats(conn, &query)).await
+    }
+
+    async fn put_account(&self, account: AccountRecord) -> StoreResult<()> {
+        let account = backend::account_as_stored(account)?;
+        let roles_json = sql::encode_roles(&account.roles)?;
+        let payload = backend::account_payload(&account);
+        self.writer.write(move |conn, head| sql::put_account(conn, head, &account, &roles_json, &payload)).await
+    }
+
+    async fn get_account(&self, user_id: &str) -> StoreResult<AccountRecord> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| sql::get_account(conn, &user_id)).await
+    }
+
+    async fn list_accounts(
+        &self,
+        party: Option<&str>,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<AccountRecord>> {
+        let party = party.map(str::to_owned);
+        self.read(move |conn| sql::list_accounts(conn, party.as_deref(), after.as_deref(), limit)).await
+    }
+
+    async fn issue_token(&self, token: TokenRecord) -> StoreResult<()> {
+        let token = backend::token_as_issued(token)?;
+        let payload = backend::token_issued_payload(&token);
+        self.writer.write(move |conn, head| sql::issue_token(conn, head, &token, &payload)).await
+    }
+
+    async fn revoke_token(&self, token_id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<TokenRecord> {
+        let revocation = Revocation { by: by.to_owned(), at: truncate_to_micros(at)? };
+        let (token_id, payload) = (token_id.to_owned(), backend::token_revoked_payload(token_id, by));
+        self.writer.write(move |conn, head| sql::revoke_token(conn, head, &token_id, &revocation, &payload)).await
+    }
+
+    async fn get_token(&self, token_id: &str) -> StoreResult<TokenRecord> {
+        let token_id = token_id.to_owned();
+        self.read(move |conn| sql::get_token(conn, &token_id)).await
+    }
+
+    async fn list_tokens(&self, user_id: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+        let user_id = user_id.map(str::to_owned);
+        self.read(move |conn| sql::list_tokens(conn, user_id.as_deref())).await
+    }
+
+    async fn start_session(&self, session: SessionRecord) -> StoreResult<()> {
+        let session = backend::session_as_started(session)?;
+        self.writer.write(move |conn, _head| sql::start_session(conn, &session)).await
+    }
+
+    async fn end_session(&self, session_sha256: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let (session_sha256, at) = (session_sha256.to_owned(), backend::to_micros(at));
+        self.writer.write(move |conn, _head| sql::end_session(conn, &session_sha256, at)).await
+    }
+
+    async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord> {
+        let session_sha256 = session_sha256.to_owned();
+        self.read(move |conn| sql::get_session(conn, &session_sha256)).await
+    }
+
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.read(move |conn| sql::events(conn, after, limit)).await
+    }
+
+    async fn events_for_subject(&self, subject: &str, limit: u32) -> StoreResult<Vec<Event>> {
+        let subject = subject.to_owned();
+        self.read(move |conn| sql::events_for_subject(conn, &subject, limit)).await
     }
 
     async fn verify_chain(&self) -> StoreResult<ChainReport> {

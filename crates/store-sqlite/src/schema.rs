@@ -15,8 +15,14 @@ use zonegate_store::{StoreError, StoreResult};
 use crate::sql::Context;
 
 /// The schema, in order. Applied migrations must never be edited: add a new file instead.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration {
+        version: 2,
+        name: "accounts_attribution_stats",
+        sql: include_str!("../migrations/0002_accounts_attribution_stats.sql"),
+    },
+];
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

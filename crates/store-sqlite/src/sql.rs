@@ -11,8 +11,9 @@ use zonegate_store::backend::{
     DeclarationEvent,
 };
 use zonegate_store::{
-    ChainReport, DeclarationFilter, Event, NewDeclaration, Page, PartyRecord, PolicyRow, StoreError, StoreResult,
-    StoredDeclaration, SubmitOutcome,
+    AccountRecord, ChainReport, DailyFlow, DeclarationFilter, DeclarationStats, Event, NewDeclaration, Page,
+    PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError, StoreResult, StoredDeclaration,
+    SubmitOutcome, TokenRecord,
 };
 
 /// Adds what was being done to a driver error.
@@ -39,7 +40,8 @@ macro_rules! concat_declaration_select {
     ($rest:literal) => {
         concat!(
             "SELECT id, declarant, reference, zone, flow, declared_on_days, treatments_json, channel, payable_fen, \
-             document_sha256, document_lz4, assessment_lz4, recorded_at_us FROM declarations d ",
+             document_sha256, document_lz4, assessment_lz4, recorded_at_us, waived_fen, submitted_by, received_at_us \
+             FROM declarations d ",
             $rest
         )
     };
@@ -74,8 +76,8 @@ pub(crate) fn decompress(blob: &[u8], what: &str) -> StoreResult<String> {
 }
 
 impl PreparedDeclaration {
-    pub(crate) fn new(mut declaration: NewDeclaration) -> StoreResult<Self> {
-        declaration.recorded_at = backend::truncate_to_micros(declaration.recorded_at)?;
+    pub(crate) fn new(declaration: NewDeclaration) -> StoreResult<Self> {
+        let declaration = backend::declaration_as_stored(declaration)?;
         let treatments_json = serde_json::to_string(&declaration.treatments)
             .map_err(|e| StoreError::Backend(format!("encode treatments: {e}")))?;
         let event = DeclarationEvent::new(&declaration);
@@ -89,8 +91,11 @@ fn declaration_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<StoredDec
     let treatments_json: String = row.get(6)?;
     let days: i64 = row.get(5)?;
     let micros: i64 = row.get(12)?;
+    // Declarations recorded before migration 2 have no reception time: they were received when recorded.
+    let received_micros: i64 = row.get::<_, Option<i64>>(15)?.unwrap_or(micros);
     let (id, declarant, reference, zone, flow) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
     let (channel, payable_fen, document_sha256) = (row.get(7)?, row.get(8)?, row.get(9)?);
+    let (waived_fen, submitted_by) = (row.get(13)?, row.get(14)?);
     let (document_lz4, assessment_lz4): (Vec<u8>, Vec<u8>) = (row.get(10)?, row.get(11)?);
     Ok((|| {
         let document_json = decompress(&document_lz4, &format!("declaration {id} document"))?;
@@ -109,6 +114,9 @@ fn declaration_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<StoredDec
             document_sha256,
             document_json,
             assessment_json,
+            waived_fen,
+            submitted_by,
+            received_at: from_micros(received_micros)?,
             recorded_at: from_micros(micros)?,
         })
     })())
@@ -211,8 +219,9 @@ pub(crate) fn submit(conn: &Connection, head: &mut ChainHead, prepared: &Prepare
     let inserted = conn
         .prepare_cached(
             "INSERT INTO declarations (declarant, reference, zone, flow, declared_on_days, treatments_json, channel, \
-             payable_fen, document_sha256, document_lz4, assessment_lz4, recorded_at_us) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             payable_fen, document_sha256, document_lz4, assessment_lz4, recorded_at_us, waived_fen, submitted_by, \
+             received_at_us) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
              ON CONFLICT (declarant, reference) DO NOTHING",
         )
         .and_then(|mut stmt| {
@@ -229,6 +238,9 @@ pub(crate) fn submit(conn: &Connection, head: &mut ChainHead, prepared: &Prepare
                 document_lz4,
                 assessment_lz4,
                 to_micros(d.recorded_at),
+                d.waived_fen,
+                d.submitted_by,
+                to_micros(d.received_at),
             ])
         })
         .ctx("insert declaration")?;
@@ -255,12 +267,13 @@ pub(crate) fn submit(conn: &Connection, head: &mut ChainHead, prepared: &Prepare
 // ---------------------------------------------------------------------------------------------------------
 // Parties
 
-const PARTY_SELECT: &str =
-    "SELECT p.uscc, p.name, p.body_json, p.recorded_at_us FROM party_current c JOIN parties p ON p.version = c.version";
+const PARTY_SELECT: &str = "SELECT p.uscc, p.name, p.body_json, p.recorded_by, p.recorded_at_us \
+     FROM party_current c JOIN parties p ON p.version = c.version";
 
 fn party_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<PartyRecord>> {
-    let (uscc, name, body_json, micros) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, i64>(3)?);
-    Ok(from_micros(micros).map(|recorded_at| PartyRecord { uscc, name, body_json, recorded_at }))
+    let (uscc, name, body_json, recorded_by) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let micros: i64 = row.get(4)?;
+    Ok(from_micros(micros).map(|recorded_at| PartyRecord { uscc, name, body_json, recorded_by, recorded_at }))
 }
 
 pub(crate) fn put_party(
@@ -269,11 +282,13 @@ pub(crate) fn put_party(
     party: &PartyRecord,
     payload: &str,
 ) -> StoreResult<()> {
-    conn.prepare_cached("INSERT INTO parties (uscc, name, body_json, recorded_at_us) VALUES (?1, ?2, ?3, ?4)")
-        .and_then(|mut stmt| {
-            stmt.execute(params![party.uscc, party.name, party.body_json, to_micros(party.recorded_at)])
-        })
-        .ctx("insert party")?;
+    conn.prepare_cached(
+        "INSERT INTO parties (uscc, name, body_json, recorded_by, recorded_at_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![party.uscc, party.name, party.body_json, party.recorded_by, to_micros(party.recorded_at)])
+    })
+    .ctx("insert party")?;
     let version = conn.last_insert_rowid();
     conn.prepare_cached(
         "INSERT INTO party_current (uscc, version) VALUES (?1, ?2) \
@@ -377,6 +392,357 @@ pub(crate) fn policy_row_count(conn: &Connection) -> StoreResult<i64> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Statistics
+
+/// A query over the declarations a statistics query selects, read from the covering `declarations_stats`
+/// index alone (never from the table rows with their documents), in (day, flow) order: `?1..=?4` are the
+/// inclusive range and the optional zone and declarant; `$join` may join `d` to other tables.
+macro_rules! stats_query {
+    ($columns:literal, $join:literal, $rest:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM declarations d INDEXED BY declarations_stats ",
+            $join,
+            " WHERE d.declared_on_days BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.zone = ?3) \
+             AND (?4 IS NULL OR d.declarant = ?4) ",
+            $rest
+        )
+    };
+}
+
+/// The statistics, in one read transaction so that the three queries see the same declarations: the daily
+/// rows grouped as the index streams them, the treatments joined by declaration id, and the latencies,
+/// whose percentiles are taken here with [`backend::nearest_rank`] (sorting 100,000 integers in process
+/// costs a fraction of ranking them in SQL).
+pub(crate) fn declaration_stats(conn: &Connection, query: &StatsQuery) -> StoreResult<DeclarationStats> {
+    const DAILY: &str = stats_query!(
+        "d.declared_on_days, d.flow, count(*), sum(d.payable_fen), sum(d.waived_fen)",
+        "",
+        "GROUP BY d.declared_on_days, d.flow"
+    );
+    const TREATMENTS: &str = stats_query!(
+        "t.treatment, count(*)",
+        "CROSS JOIN declaration_treatments t INDEXED BY declaration_treatments_declaration \
+         ON t.declaration_id = d.id",
+        "GROUP BY t.treatment"
+    );
+    const LATENCIES: &str = stats_query!("d.recorded_at_us - coalesce(d.received_at_us, d.recorded_at_us)", "", "");
+    let what = "read statistics";
+    let selection =
+        params![date_to_days(query.declared_from), date_to_days(query.declared_to), query.zone, query.declarant];
+    // Dropped at the end: a read transaction has nothing to commit.
+    let snapshot = conn.unchecked_transaction().ctx("begin statistics snapshot")?;
+    let mut stats = DeclarationStats::default();
+
+    let mut stmt = snapshot.prepare_cached(DAILY).ctx("prepare daily statistics")?;
+    let mut rows = stmt.query(selection).ctx(what)?;
+    while let Some(row) = rows.next().ctx(what)? {
+        stats.daily.push(DailyFlow {
+            day: date_from_days(row.get(0).ctx(what)?)?,
+            flow: row.get(1).ctx(what)?,
+            declarations: row.get(2).ctx(what)?,
+            payable_fen: row.get(3).ctx(what)?,
+            waived_fen: row.get(4).ctx(what)?,
+        });
+    }
+    drop(rows);
+
+    let mut stmt = snapshot.prepare_cached(TREATMENTS).ctx("prepare treatment statistics")?;
+    let rows = stmt.query_map(selection, |row| Ok((row.get(0)?, row.get(1)?))).ctx(what)?;
+    stats.treatments = rows.collect::<Result<_, _>>().ctx(what)?;
+
+    let mut latencies: Vec<i64> = Vec::with_capacity(stats.daily.iter().map(|d| d.declarations as usize).sum());
+    let mut stmt = snapshot.prepare_cached(LATENCIES).ctx("prepare latency statistics")?;
+    let mut rows = stmt.query(selection).ctx(what)?;
+    while let Some(row) = rows.next().ctx(what)? {
+        latencies.push(row.get(0).ctx(what)?);
+    }
+    latencies.sort_unstable();
+    let [p50, p90] = backend::STATS_PERCENTILES;
+    stats.decision_us_p50 = backend::nearest_rank(&latencies, p50);
+    stats.decision_us_p90 = backend::nearest_rank(&latencies, p90);
+
+    // SQLite's text order is bytewise, as the contract wants; sorting again keeps that independent of plans.
+    stats.daily.sort_by(|a, b| (a.day, &a.flow).cmp(&(b.day, &b.flow)));
+    stats.treatments.sort();
+    Ok(stats)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Accounts
+
+/// `roles` as stored in `accounts.roles_json`.
+pub(crate) fn encode_roles(roles: &[String]) -> StoreResult<String> {
+    serde_json::to_string(roles).map_err(|e| StoreError::Backend(format!("encode roles: {e}")))
+}
+
+const ACCOUNT_SELECT: &str = "SELECT a.user_id, a.party, a.party_kind, a.roles_json, a.password_hash, \
+     a.personal_json, a.active, a.recorded_by, a.recorded_at_us \
+     FROM account_current c JOIN accounts a ON a.version = c.version";
+
+fn account_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<AccountRecord>> {
+    let (user_id, party, party_kind) = (row.get::<_, String>(0)?, row.get(1)?, row.get(2)?);
+    let (roles_json, password_hash, personal_json) = (row.get::<_, String>(3)?, row.get(4)?, row.get(5)?);
+    let (active, recorded_by, micros) = (row.get(6)?, row.get(7)?, row.get::<_, i64>(8)?);
+    Ok((|| {
+        Ok(AccountRecord {
+            roles: serde_json::from_str(&roles_json)
+                .map_err(|e| StoreError::Backend(format!("account `{user_id}`: stored roles: {e}")))?,
+            user_id,
+            party,
+            party_kind,
+            password_hash,
+            personal_json,
+            active,
+            recorded_by,
+            recorded_at: from_micros(micros)?,
+        })
+    })())
+}
+
+pub(crate) fn put_account(
+    conn: &Connection,
+    head: &mut ChainHead,
+    account: &AccountRecord,
+    roles_json: &str,
+    payload: &str,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO accounts (user_id, party, party_kind, roles_json, password_hash, personal_json, active, \
+         recorded_by, recorded_at_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            account.user_id,
+            account.party,
+            account.party_kind,
+            roles_json,
+            account.password_hash,
+            account.personal_json,
+            account.active,
+            account.recorded_by,
+            to_micros(account.recorded_at)
+        ])
+    })
+    .ctx("insert account")?;
+    let version = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO account_current (user_id, party, version) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (user_id) DO UPDATE SET party = excluded.party, version = excluded.version",
+    )
+    .and_then(|mut stmt| stmt.execute(params![account.user_id, account.party, version]))
+    .ctx("update current account")?;
+    let event = head.next(account.recorded_at, backend::ACCOUNT_RECORDED, account.user_id.clone(), payload.to_owned());
+    insert_event(conn, &event)
+}
+
+pub(crate) fn get_account(conn: &Connection, user_id: &str) -> StoreResult<AccountRecord> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE c.user_id = ?1")).ctx("prepare account lookup")?;
+    stmt.query_row([user_id], account_from_row).optional().ctx("read account")?.transpose()?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn list_accounts(
+    conn: &Connection,
+    party: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+) -> StoreResult<Vec<AccountRecord>> {
+    let mut sql = format!("{ACCOUNT_SELECT} WHERE 1");
+    let mut values = Vec::new();
+    if let Some(party) = party {
+        values.push(Value::Text(party.to_owned()));
+        sql.push_str(&format!(" AND c.party = ?{}", values.len()));
+    }
+    if let Some(after) = after {
+        values.push(Value::Text(after.to_owned()));
+        sql.push_str(&format!(" AND c.user_id > ?{}", values.len()));
+    }
+    values.push(Value::Integer(i64::from(backend::clamp_limit(limit))));
+    sql.push_str(&format!(" ORDER BY c.user_id LIMIT ?{}", values.len()));
+    let mut stmt = conn.prepare_cached(&sql).ctx("prepare account listing")?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), account_from_row).ctx("list accounts")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("list accounts")?.into_iter().collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens
+
+const TOKEN_SELECT: &str = "SELECT t.token_id, t.user_id, t.name, t.secret_sha256, t.issued_by, t.issued_at_us, \
+     t.expires_at_us, r.revoked_by, r.revoked_at_us \
+     FROM tokens t LEFT JOIN token_revocations r ON r.token_id = t.token_id";
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<TokenRecord>> {
+    let (token_id, user_id, name, secret_sha256, issued_by) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+    let (issued_micros, expires_micros) = (row.get::<_, i64>(5)?, row.get::<_, i64>(6)?);
+    let (revoked_by, revoked_micros) = (row.get::<_, Option<String>>(7)?, row.get::<_, Option<i64>>(8)?);
+    Ok((|| {
+        let revoked = match (revoked_by, revoked_micros) {
+            (Some(by), Some(micros)) => Some(Revocation { by, at: from_micros(micros)? }),
+            _ => None,
+        };
+        Ok(TokenRecord {
+            token_id,
+            user_id,
+            name,
+            secret_sha256,
+            issued_by,
+            issued_at: from_micros(issued_micros)?,
+            expires_at: from_micros(expires_micros)?,
+            revoked,
+        })
+    })())
+}
+
+fn find_token(conn: &Connection, token_id: &str) -> StoreResult<Option<TokenRecord>> {
+    let mut stmt = conn.prepare_cached(&format!("{TOKEN_SELECT} WHERE t.token_id = ?1")).ctx("prepare token lookup")?;
+    stmt.query_row([token_id], token_from_row).optional().ctx("read token")?.transpose()
+}
+
+/// Records a token and its `token.issued` event; an id that exists already is refused before anything is
+/// written.
+pub(crate) fn issue_token(
+    conn: &Connection,
+    head: &mut ChainHead,
+    token: &TokenRecord,
+    payload: &str,
+) -> StoreResult<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO tokens (token_id, user_id, name, secret_sha256, issued_by, issued_at_us, expires_at_us) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (token_id) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                token.token_id,
+                token.user_id,
+                token.name,
+                token.secret_sha256,
+                token.issued_by,
+                to_micros(token.issued_at),
+                to_micros(token.expires_at)
+            ])
+        })
+        .ctx("insert token")?;
+    if inserted == 0 {
+        return Err(StoreError::AlreadyExists(format!("token `{}`", token.token_id)));
+    }
+    let event = head.next(token.issued_at, backend::TOKEN_ISSUED, token.token_id.clone(), payload.to_owned());
+    insert_event(conn, &event)
+}
+
+/// Revokes a token once: a revoked token is returned as it is, an unknown one is `NotFound`, and in both
+/// cases nothing is written.
+pub(crate) fn revoke_token(
+    conn: &Connection,
+    head: &mut ChainHead,
+    token_id: &str,
+    revocation: &Revocation,
+    payload: &str,
+) -> StoreResult<TokenRecord> {
+    let token = find_token(conn, token_id)?.ok_or(StoreError::NotFound)?;
+    if token.revoked.is_some() {
+        return Ok(token);
+    }
+    conn.prepare_cached("INSERT INTO token_revocations (token_id, revoked_by, revoked_at_us) VALUES (?1, ?2, ?3)")
+        .and_then(|mut stmt| stmt.execute(params![token_id, revocation.by, to_micros(revocation.at)]))
+        .ctx("insert token revocation")?;
+    let event = head.next(revocation.at, backend::TOKEN_REVOKED, token_id.to_owned(), payload.to_owned());
+    insert_event(conn, &event)?;
+    Ok(TokenRecord { revoked: Some(revocation.clone()), ..token })
+}
+
+pub(crate) fn get_token(conn: &Connection, token_id: &str) -> StoreResult<TokenRecord> {
+    find_token(conn, token_id)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn list_tokens(conn: &Connection, user_id: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+    let rows = match user_id {
+        Some(user_id) => {
+            let mut stmt = conn
+                .prepare_cached(&format!("{TOKEN_SELECT} WHERE t.user_id = ?1 ORDER BY t.id"))
+                .ctx("prepare token listing")?;
+            let rows = stmt.query_map([user_id], token_from_row).ctx("list tokens")?;
+            rows.collect::<Result<Vec<_>, _>>()
+        }
+        None => {
+            let mut stmt =
+                conn.prepare_cached(&format!("{TOKEN_SELECT} ORDER BY t.id")).ctx("prepare token listing")?;
+            let rows = stmt.query_map([], token_from_row).ctx("list tokens")?;
+            rows.collect::<Result<Vec<_>, _>>()
+        }
+    };
+    rows.ctx("list tokens")?.into_iter().collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sessions
+
+/// Records a session (no event); a session hash that exists already is refused before anything is written.
+pub(crate) fn start_session(conn: &Connection, session: &SessionRecord) -> StoreResult<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO sessions (session_sha256, user_id, started_at_us, expires_at_us) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (session_sha256) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                session.session_sha256,
+                session.user_id,
+                to_micros(session.started_at),
+                to_micros(session.expires_at)
+            ])
+        })
+        .ctx("insert session")?;
+    if inserted == 0 {
+        return Err(StoreError::AlreadyExists("session".into()));
+    }
+    Ok(())
+}
+
+/// Ends a started session that has not ended yet; anything else changes nothing.
+pub(crate) fn end_session(conn: &Connection, session_sha256: &str, at: i64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO session_ends (session_sha256, ended_at_us) \
+         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM sessions WHERE session_sha256 = ?1) \
+         ON CONFLICT (session_sha256) DO NOTHING",
+    )
+    .and_then(|mut stmt| stmt.execute(params![session_sha256, at]))
+    .map(drop)
+    .ctx("end session")
+}
+
+pub(crate) fn get_session(conn: &Connection, session_sha256: &str) -> StoreResult<SessionRecord> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT s.session_sha256, s.user_id, s.started_at_us, s.expires_at_us, e.ended_at_us \
+             FROM sessions s LEFT JOIN session_ends e ON e.session_sha256 = s.session_sha256 \
+             WHERE s.session_sha256 = ?1",
+        )
+        .ctx("prepare session lookup")?;
+    let row = stmt
+        .query_row([session_sha256], |row| {
+            let (session_sha256, user_id) = (row.get(0)?, row.get(1)?);
+            let (started, expires, ended) =
+                (row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, Option<i64>>(4)?);
+            Ok((|| {
+                Ok(SessionRecord {
+                    session_sha256,
+                    user_id,
+                    started_at: from_micros(started)?,
+                    expires_at: from_micros(expires)?,
+                    ended_at: ended.map(from_micros).transpose()?,
+                })
+            })())
+        })
+        .optional()
+        .ctx("read session")?;
+    row.transpose()?.ok_or(StoreError::NotFound)
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Events
 
 const EVENT_COLUMNS: &str = "seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash";
@@ -422,6 +788,16 @@ pub(crate) fn events(conn: &Connection, after: i64, limit: u32) -> StoreResult<V
         .ctx("prepare events")?;
     let rows = stmt.query_map(params![after, backend::clamp_limit(limit)], event_from_row).ctx("read events")?;
     rows.collect::<Result<Vec<_>, _>>().ctx("read events")?.into_iter().collect()
+}
+
+/// The events of one subject, ascending by seq.
+pub(crate) fn events_for_subject(conn: &Connection, subject: &str, limit: u32) -> StoreResult<Vec<Event>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq LIMIT ?2"))
+        .ctx("prepare subject events")?;
+    let rows =
+        stmt.query_map(params![subject, backend::clamp_limit(limit)], event_from_row).ctx("read subject events")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read subject events")?.into_iter().collect()
 }
 
 /// Walks the whole chain in one read transaction (one consistent snapshot).

@@ -6,6 +6,10 @@
 //! commits once, and only then answers each request through its oneshot channel. If the batch cannot
 //! commit, every request in it gets the error and nothing of it is kept.
 //!
+//! A request refused for what it asks (`NotFound`, `AlreadyExists`: an unknown token to revoke, a token id
+//! that is taken) is answered, not failed: such a refusal is decided before the request writes anything,
+//! so the batch goes on. Only a failure ([`StoreError::Backend`]) may leave partial writes behind.
+//!
 //! One failing request must not spoil the others, so requests are isolated by SAVEPOINTs: a request that
 //! fails is rolled back to its savepoint and answered with its error; the others still commit. Savepoints
 //! are not free, though (SQLite copies every page a request touches into the savepoint journal, which
@@ -36,7 +40,8 @@ use crate::sql::{self, exec};
 /// A write request as the thread sees it: run it (possibly twice), then answer it once the batch's fate
 /// is known.
 trait WriteTask: Send {
-    /// Runs the request inside the open transaction; `false` when it failed (and must be rolled back).
+    /// Runs the request inside the open transaction; `false` when it failed (and must be rolled back). A
+    /// refusal (`NotFound`, `AlreadyExists`) wrote nothing and is not a failure.
     fn run(&mut self, conn: &Connection, head: &mut ChainHead) -> bool;
     /// Answers the caller: `failure` is set when the batch did not commit.
     fn finish(self: Box<Self>, failure: Option<&str>);
@@ -56,7 +61,7 @@ where
     fn run(&mut self, conn: &Connection, head: &mut ChainHead) -> bool {
         let result = catch_unwind(AssertUnwindSafe(|| (self.op)(conn, head)))
             .unwrap_or_else(|_| Err(StoreError::Backend("sqlite: the write request panicked".into())));
-        let ok = result.is_ok();
+        let ok = !matches!(result, Err(StoreError::Backend(_) | StoreError::ChainBroken { .. }));
         self.result = Some(result);
         ok
     }

@@ -4,12 +4,12 @@
 //! They live here rather than in each backend so that SQLite and PostgreSQL cannot drift apart: the same
 //! declaration produces byte-identical event payloads on both, and both verify a chain with the same code.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use crate::chain::{self, GENESIS_HASH};
 use crate::{
-    ChainReport, Event, NewDeclaration, PartyRecord, PolicyRow, StoreError, StoreResult, StoredDeclaration,
-    SubmitOutcome, PAGE_SIZE_MAX,
+    AccountRecord, ChainReport, Event, NewDeclaration, PartyRecord, PolicyRow, SessionRecord, StoreError, StoreResult,
+    StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
 };
 
 /// Event kind appended when a declaration is recorded.
@@ -18,6 +18,15 @@ pub const DECLARATION_RECORDED: &str = "declaration.recorded";
 pub const PARTY_RECORDED: &str = "party.recorded";
 /// Event kind appended when policy rows are appended.
 pub const POLICY_ROWS_APPENDED: &str = "policy.rows_appended";
+/// Event kind appended when an account version is recorded.
+pub const ACCOUNT_RECORDED: &str = "account.recorded";
+/// Event kind appended when an API token is issued.
+pub const TOKEN_ISSUED: &str = "token.issued";
+/// Event kind appended when an API token is revoked (once per token: a second revocation records nothing).
+pub const TOKEN_REVOKED: &str = "token.revoked";
+
+/// The percentiles [`crate::DeclarationStats`] reports, as the `percent` of [`nearest_rank`].
+pub const STATS_PERCENTILES: [u32; 2] = [50, 90];
 
 /// Most write requests a group-committing writer folds into one transaction (about 15 MB of ~7 KB
 /// declarations): larger batches spread the commit and fsync over more submissions.
@@ -56,6 +65,35 @@ pub fn date_from_days(days: i64) -> StoreResult<NaiveDate> {
         .ok_or_else(|| StoreError::Backend(format!("stored date {days} days is out of range")))
 }
 
+/// The declaration as it will be stored: timestamps at whole microseconds.
+pub fn declaration_as_stored(mut d: NewDeclaration) -> StoreResult<NewDeclaration> {
+    d.received_at = truncate_to_micros(d.received_at)?;
+    d.recorded_at = truncate_to_micros(d.recorded_at)?;
+    Ok(d)
+}
+
+/// The account version as it will be stored: its timestamp at whole microseconds.
+pub fn account_as_stored(mut account: AccountRecord) -> StoreResult<AccountRecord> {
+    account.recorded_at = truncate_to_micros(account.recorded_at)?;
+    Ok(account)
+}
+
+/// The token as [`crate::Store::issue_token`] stores it: timestamps at whole microseconds, never revoked.
+pub fn token_as_issued(mut token: TokenRecord) -> StoreResult<TokenRecord> {
+    token.issued_at = truncate_to_micros(token.issued_at)?;
+    token.expires_at = truncate_to_micros(token.expires_at)?;
+    token.revoked = None;
+    Ok(token)
+}
+
+/// The session as [`crate::Store::start_session`] stores it: timestamps at whole microseconds, not ended.
+pub fn session_as_started(mut session: SessionRecord) -> StoreResult<SessionRecord> {
+    session.started_at = truncate_to_micros(session.started_at)?;
+    session.expires_at = truncate_to_micros(session.expires_at)?;
+    session.ended_at = None;
+    Ok(session)
+}
+
 /// What a second submission under an existing (declarant, reference) gets back.
 pub fn classify(existing: StoredDeclaration, document_sha256: &str) -> SubmitOutcome {
     if existing.document_sha256 == document_sha256 {
@@ -80,6 +118,9 @@ pub fn stored_from_new(id: i64, d: NewDeclaration) -> StoredDeclaration {
         document_sha256: d.document_sha256,
         document_json: d.document_json,
         assessment_json: d.assessment_json,
+        waived_fen: d.waived_fen,
+        submitted_by: d.submitted_by,
+        received_at: d.received_at,
         recorded_at: d.recorded_at,
     }
 }
@@ -109,6 +150,7 @@ impl DeclarationEvent {
             "declared_on": d.declared_on.to_string(),
             "channel": d.channel,
             "payable_fen": d.payable_fen,
+            "submitted_by": d.submitted_by,
         })
         .to_string();
         let members = object.strip_prefix('{').unwrap_or(&object).to_owned();
@@ -127,8 +169,58 @@ pub fn party_payload(party: &PartyRecord) -> String {
         "uscc": party.uscc,
         "name": party.name,
         "body_sha256": chain::sha256_hex(&party.body_json),
+        "recorded_by": party.recorded_by,
     })
     .to_string()
+}
+
+/// Payload of an `account.recorded` event (subject: the user id). Neither the password hash nor the personal
+/// data goes into the chain: only whether a password is set.
+pub fn account_payload(account: &AccountRecord) -> String {
+    serde_json::json!({
+        "user_id": account.user_id,
+        "party": account.party,
+        "party_kind": account.party_kind,
+        "roles": account.roles,
+        "active": account.active,
+        "recorded_by": account.recorded_by,
+        "password_set": account.password_hash.is_some(),
+    })
+    .to_string()
+}
+
+/// Payload of a `token.issued` event (subject: the token id). The secret's hash stays out of the chain.
+pub fn token_issued_payload(token: &TokenRecord) -> String {
+    serde_json::json!({
+        "token_id": token.token_id,
+        "user_id": token.user_id,
+        "name": token.name,
+        "issued_by": token.issued_by,
+        "expires_at": token.expires_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+    })
+    .to_string()
+}
+
+/// Payload of a `token.revoked` event (subject: the token id).
+pub fn token_revoked_payload(token_id: &str, by: &str) -> String {
+    serde_json::json!({ "token_id": token_id, "by": by }).to_string()
+}
+
+/// The 1-based rank the nearest-rank method picks for `percent` among `n` ascending values:
+/// `ceil(percent·n/100)`, kept within `1..=n`; `None` when `n` is 0.
+pub fn nearest_rank_position(n: u64, percent: u32) -> Option<u64> {
+    if n == 0 {
+        return None;
+    }
+    let rank = (u128::from(percent) * u128::from(n)).div_ceil(100);
+    Some(u64::try_from(rank).unwrap_or(u64::MAX).clamp(1, n))
+}
+
+/// The nearest-rank percentile of ascending `sorted`: the value at 1-based rank `ceil(percent·n/100)`
+/// (see [`nearest_rank_position`]); `None` when `sorted` is empty.
+pub fn nearest_rank(sorted: &[i64], percent: u32) -> Option<i64> {
+    let rank = nearest_rank_position(sorted.len() as u64, percent)?;
+    sorted.get(usize::try_from(rank).ok()? - 1).copied()
 }
 
 /// Subject of a `policy.rows_appended` event: the first row's kind.
@@ -318,6 +410,9 @@ mod tests {
             document_sha256: "ab".into(),
             document_json: "{}".into(),
             assessment_json: "{\"a\":1}".into(),
+            waived_fen: 3,
+            submitted_by: "clerk \"7\"".into(),
+            received_at: DateTime::from_timestamp(-1, 0).unwrap(),
             recorded_at: DateTime::from_timestamp(0, 0).unwrap(),
         };
         let event = DeclarationEvent::new(&d);
@@ -328,7 +423,78 @@ mod tests {
         assert_eq!(value["assessment_sha256"], chain::sha256_hex("{\"a\":1}"));
         assert_eq!(value["declared_on"], "2024-03-15");
         assert_eq!(value["payable_fen"], -5);
-        assert_eq!(value.as_object().unwrap().len(), 8);
+        assert_eq!(value["submitted_by"], "clerk \"7\"");
+        assert_eq!(value.as_object().unwrap().len(), 9);
+    }
+
+    #[test]
+    fn nearest_rank_picks_the_ceiling_rank() {
+        assert_eq!(nearest_rank(&[], 50), None);
+        assert_eq!(nearest_rank_position(0, 90), None);
+        assert_eq!(nearest_rank(&[7], 50), Some(7));
+        assert_eq!(nearest_rank(&[7], 90), Some(7));
+        let ten: Vec<i64> = (1..=10).map(|v| v * 10).collect();
+        assert_eq!(nearest_rank(&ten, 50), Some(50));
+        assert_eq!(nearest_rank(&ten, 90), Some(90));
+        assert_eq!(nearest_rank(&ten, 91), Some(100));
+        assert_eq!(nearest_rank(&ten, 100), Some(100));
+        assert_eq!(nearest_rank(&ten, 0), Some(10));
+        assert_eq!(nearest_rank(&ten, 250), Some(100));
+        // n = 6: p50 is rank 3, p90 is rank ceil(5.4) = 6.
+        let six = [0, 500, 1000, 2000, 3000, 10_000];
+        assert_eq!(nearest_rank(&six, 50), Some(1000));
+        assert_eq!(nearest_rank(&six, 90), Some(10_000));
+        // n = 3: p50 is rank ceil(1.5) = 2, p90 is rank ceil(2.7) = 3.
+        assert_eq!(nearest_rank(&[-4, 0, 9], 50), Some(0));
+        assert_eq!(nearest_rank(&[-4, 0, 9], 90), Some(9));
+        // Exact integer arithmetic, where floating point would round 0.9 · n up or down.
+        for n in 1..=2_000u64 {
+            assert_eq!(nearest_rank_position(n, 90), Some((90 * n).div_ceil(100)));
+            assert_eq!(nearest_rank_position(n, 50), Some(n.div_ceil(2)));
+        }
+    }
+
+    #[test]
+    fn account_and_token_payloads_leave_secrets_out() {
+        let at = DateTime::from_timestamp(1_700_000_000, 5_000).unwrap();
+        let account = AccountRecord {
+            user_id: "alice".into(),
+            party: "91310000MA1FL1234X".into(),
+            party_kind: "enterprise".into(),
+            roles: vec!["declarant".into(), "viewer".into()],
+            password_hash: Some("$argon2id$v=19$secret-hash".into()),
+            personal_json: "{\"id_number\":\"110101199003074321\"}".into(),
+            active: true,
+            recorded_by: "admin".into(),
+            recorded_at: at,
+        };
+        let text = account_payload(&account);
+        assert!(!text.contains("argon2") && !text.contains("110101199003074321"), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["password_set"], true);
+        assert_eq!(value["roles"], serde_json::json!(["declarant", "viewer"]));
+        assert_eq!(value.as_object().unwrap().len(), 7);
+        let system = AccountRecord { password_hash: None, ..account };
+        let value: serde_json::Value = serde_json::from_str(&account_payload(&system)).unwrap();
+        assert_eq!(value["password_set"], false);
+
+        let token = TokenRecord {
+            token_id: "tok_1".into(),
+            user_id: "alice".into(),
+            name: "erp".into(),
+            secret_sha256: "ff".repeat(32),
+            issued_by: "admin".into(),
+            issued_at: at,
+            expires_at: at,
+            revoked: None,
+        };
+        let text = token_issued_payload(&token);
+        assert!(!text.contains(&token.secret_sha256), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["expires_at"], "2023-11-14T22:13:20.000005Z");
+        assert_eq!(value.as_object().unwrap().len(), 5);
+        let value: serde_json::Value = serde_json::from_str(&token_revoked_payload("tok_1", "admin")).unwrap();
+        assert_eq!(value, serde_json::json!({ "token_id": "tok_1", "by": "admin" }));
     }
 
     #[test]

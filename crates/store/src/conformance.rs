@@ -22,11 +22,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::backend::{DECLARATION_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED};
+use crate::backend::{
+    nearest_rank, ACCOUNT_RECORDED, DECLARATION_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED, TOKEN_ISSUED,
+    TOKEN_REVOKED,
+};
 use crate::chain::{self, GENESIS_HASH};
 use crate::{
-    DeclarationFilter, NewDeclaration, PartyRecord, PolicyRow, Store, StoreError, StoredDeclaration, SubmitOutcome,
-    PAGE_SIZE_MAX,
+    AccountRecord, DailyFlow, DeclarationFilter, DeclarationStats, NewDeclaration, PartyRecord, PolicyRow, Revocation,
+    SessionRecord, StatsQuery, Store, StoreError, StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
 };
 
 /// One conformance case, boxed so runners can take any of them.
@@ -55,11 +58,19 @@ macro_rules! conformance_tests {
             empty_policy_append_records_nothing,
             events_chain_every_state_change,
             events_paginate_by_seq,
+            events_for_subject_in_chain_order,
             empty_chain_verifies,
             concurrent_submits_are_consistent,
             concurrent_mixed_writes_keep_one_chain,
             timestamps_and_dates_round_trip_exactly,
             text_round_trips_exactly,
+            declaration_attribution_round_trips,
+            stats_group_by_day_and_flow_with_percentiles,
+            stats_of_nothing_are_empty,
+            account_versions_latest_is_current,
+            accounts_list_by_party_with_cursor,
+            token_issue_revoke_lifecycle,
+            sessions_start_end_idempotent,
         );
     };
     (@cases $runner:path; $($case:ident),+ $(,)?) => {
@@ -97,11 +108,19 @@ case_list!(
     empty_policy_append_records_nothing,
     events_chain_every_state_change,
     events_paginate_by_seq,
+    events_for_subject_in_chain_order,
     empty_chain_verifies,
     concurrent_submits_are_consistent,
     concurrent_mixed_writes_keep_one_chain,
     timestamps_and_dates_round_trip_exactly,
     text_round_trips_exactly,
+    declaration_attribution_round_trips,
+    stats_group_by_day_and_flow_with_percentiles,
+    stats_of_nothing_are_empty,
+    account_versions_latest_is_current,
+    accounts_list_by_party_with_cursor,
+    token_issue_revoke_lifecycle,
+    sessions_start_end_idempotent,
 );
 
 // ---------------------------------------------------------------------------------------------------------
@@ -146,6 +165,9 @@ pub fn declaration(declarant: &str, reference: &str, variant: u32) -> NewDeclara
         document_sha256: chain::sha256_hex(&document_json),
         assessment_json: format!("{{\"payable_fen\":{},\"lines\":12}}", 12_345 + variant),
         document_json,
+        waived_fen: 250 + i64::from(variant),
+        submitted_by: "clerk-17".to_owned(),
+        received_at: at(1_710_000_000, 100_000),
         recorded_at: at(1_710_000_000, 123_456),
     }
 }
@@ -155,7 +177,48 @@ fn party(uscc: &str, name: &str, recorded_at: DateTime<Utc>) -> PartyRecord {
         uscc: uscc.to_owned(),
         name: name.to_owned(),
         body_json: format!("{{\"uscc\":\"{uscc}\",\"name\":\"{name}\",\"credit\":\"general\"}}"),
+        recorded_by: "officer-1".to_owned(),
         recorded_at,
+    }
+}
+
+/// The personal data every [`account`] fixture carries: it must never show up in an event.
+const PERSONAL_ID_NUMBER: &str = "110101199003074321";
+
+fn account(user_id: &str, party: &str, recorded_at: DateTime<Utc>) -> AccountRecord {
+    AccountRecord {
+        user_id: user_id.to_owned(),
+        party: party.to_owned(),
+        party_kind: "enterprise".to_owned(),
+        roles: vec!["declarant".to_owned(), "viewer".to_owned()],
+        password_hash: Some(format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$hash-of-{user_id}")),
+        personal_json: format!("{{\"display_name\":\"{user_id}\",\"id_number\":\"{PERSONAL_ID_NUMBER}\"}}"),
+        active: true,
+        recorded_by: "admin".to_owned(),
+        recorded_at,
+    }
+}
+
+fn token(token_id: &str, user_id: &str, issued_at: DateTime<Utc>) -> TokenRecord {
+    TokenRecord {
+        token_id: token_id.to_owned(),
+        user_id: user_id.to_owned(),
+        name: format!("{user_id} ERP link"),
+        secret_sha256: chain::sha256_hex(&format!("secret of {token_id}")),
+        issued_by: "admin".to_owned(),
+        issued_at,
+        expires_at: issued_at + chrono::TimeDelta::days(90),
+        revoked: None,
+    }
+}
+
+fn session(seed: &str, user_id: &str, started_at: DateTime<Utc>) -> SessionRecord {
+    SessionRecord {
+        session_sha256: chain::sha256_hex(seed),
+        user_id: user_id.to_owned(),
+        started_at,
+        expires_at: started_at + chrono::TimeDelta::hours(8),
+        ended_at: None,
     }
 }
 
@@ -218,6 +281,9 @@ fn expect_record(record: &StoredDeclaration, new: &NewDeclaration) {
     assert_eq!(record.document_sha256, new.document_sha256);
     assert_eq!(record.document_json, new.document_json);
     assert_eq!(record.assessment_json, new.assessment_json);
+    assert_eq!(record.waived_fen, new.waived_fen);
+    assert_eq!(record.submitted_by, new.submitted_by);
+    assert_eq!(record.received_at, new.received_at);
     assert_eq!(record.recorded_at, new.recorded_at);
 }
 
@@ -307,6 +373,19 @@ pub async fn missing_records_are_not_found(store: Arc<dyn Store>) {
     assert!(store.list_parties(None, 10).await.unwrap().is_empty());
     assert!(store.policy_rows("tariff_line").await.unwrap().is_empty());
     assert_eq!(store.policy_row_count().await.unwrap(), 0);
+
+    assert!(matches!(store.get_account("alice").await, Err(StoreError::NotFound)));
+    assert!(store.list_accounts(None, None, 10).await.unwrap().is_empty());
+    assert!(store.list_accounts(Some("91310000MA1FL1234X"), None, 10).await.unwrap().is_empty());
+    assert!(matches!(store.get_token("tok_missing").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.revoke_token("tok_missing", "admin", at(1, 0)).await, Err(StoreError::NotFound)));
+    assert!(store.list_tokens(None).await.unwrap().is_empty());
+    assert!(store.list_tokens(Some("alice")).await.unwrap().is_empty());
+    let missing = chain::sha256_hex("no such session");
+    assert!(matches!(store.get_session(&missing).await, Err(StoreError::NotFound)));
+    store.end_session(&missing, at(1, 0)).await.unwrap();
+    assert!(matches!(store.get_session(&missing).await, Err(StoreError::NotFound)));
+    assert_eq!(event_count(&store).await, 1);
 }
 
 /// `flow` and `declarant` filter by equality, alone and together.
@@ -473,6 +552,10 @@ pub async fn list_limit_is_clamped(store: Arc<dyn Store>) {
     store.put_party(party("A", "a", at(1, 0))).await.unwrap();
     store.put_party(party("B", "b", at(1, 0))).await.unwrap();
     assert_eq!(store.list_parties(None, 0).await.unwrap().len(), 1);
+    store.put_account(account("a", "P", at(1, 0))).await.unwrap();
+    store.put_account(account("b", "P", at(1, 0))).await.unwrap();
+    assert_eq!(store.list_accounts(None, None, 0).await.unwrap().len(), 1);
+    assert_eq!(store.list_accounts(Some("P"), None, 0).await.unwrap().len(), 1);
     assert_eq!(store.events(0, 0).await.unwrap().len(), 1);
     assert_eq!(store.events(0, u32::MAX).await.unwrap().len(), PAGE_SIZE_MAX as usize);
 }
@@ -613,10 +696,28 @@ pub async fn events_chain_every_state_change(store: Arc<dyn Store>) {
     let mut d2 = declaration("91310000MA1FL1234X", "REF-2", 0);
     d2.recorded_at = at(1_710_000_003, 999_999);
     let r2 = submit(&store, d2.clone()).await;
+    store.put_account(account("alice", "91310000MA1FL1234X", at(1_710_000_004, 0))).await.unwrap();
+    store.issue_token(token("tok_1", "alice", at(1_710_000_005, 0))).await.unwrap();
+    assert!(store.issue_token(token("tok_1", "alice", at(1_710_000_005, 1))).await.is_err()); // no event
+    store.revoke_token("tok_1", "admin", at(1_710_000_006, 0)).await.unwrap();
+    store.revoke_token("tok_1", "admin", at(1_710_000_007, 0)).await.unwrap(); // revoked already: no event
+    store.start_session(session("s1", "alice", at(1_710_000_008, 0))).await.unwrap(); // sessions: no events
+    store.end_session(&chain::sha256_hex("s1"), at(1_710_000_009, 0)).await.unwrap();
 
     let events = store.events(0, 100).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, [DECLARATION_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED, DECLARATION_RECORDED]);
+    assert_eq!(
+        kinds,
+        [
+            DECLARATION_RECORDED,
+            PARTY_RECORDED,
+            POLICY_ROWS_APPENDED,
+            DECLARATION_RECORDED,
+            ACCOUNT_RECORDED,
+            TOKEN_ISSUED,
+            TOKEN_REVOKED
+        ]
+    );
     let mut prev = GENESIS_HASH.to_owned();
     for (i, event) in events.iter().enumerate() {
         assert_eq!(event.seq, i as i64 + 1);
@@ -646,10 +747,13 @@ pub async fn events_chain_every_state_change(store: Arc<dyn Store>) {
     }
     assert_eq!(events[1].subject, "91310000MA1FL1234X");
     assert_eq!(events[2].subject, "list_entry");
+    assert_eq!((events[4].subject.as_str(), events[4].recorded_at), ("alice", at(1_710_000_004, 0)));
+    assert_eq!((events[5].subject.as_str(), events[5].recorded_at), ("tok_1", at(1_710_000_005, 0)));
+    assert_eq!((events[6].subject.as_str(), events[6].recorded_at), ("tok_1", at(1_710_000_006, 0)));
 
     let report = store.verify_chain().await.unwrap();
-    assert_eq!(report.events, 4);
-    assert_eq!(report.head_hash, events[3].hash);
+    assert_eq!(report.events, 7);
+    assert_eq!(report.head_hash, events[6].hash);
 }
 
 /// `events(after, limit)` returns seq > after, ascending, at most limit.
@@ -671,6 +775,24 @@ pub async fn events_paginate_by_seq(store: Arc<dyn Store>) {
     }
     assert_eq!(walked, all);
     assert!(store.events(7, 10).await.unwrap().is_empty());
+}
+
+/// The events of one subject are exactly those of the whole log with that subject, in seq order, at most
+/// `limit`; an unknown subject has none.
+pub async fn events_for_subject_in_chain_order(store: Arc<dyn Store>) {
+    submit(&store, declaration("D1", "R1", 0)).await;
+    for i in 0..3 {
+        store.put_party(party("U1", &format!("name {i}"), at(100 + i, 0))).await.unwrap();
+        submit(&store, declaration("D1", &format!("R{}", i + 2), 0)).await;
+    }
+    let all = store.events(0, 100).await.unwrap();
+    for subject in ["U1", "D1/R1", "D1/R3"] {
+        let expected: Vec<_> = all.iter().filter(|e| e.subject == subject).cloned().collect();
+        assert!(!expected.is_empty());
+        assert_eq!(store.events_for_subject(subject, 100).await.unwrap(), expected, "{subject}");
+    }
+    assert_eq!(store.events_for_subject("U1", 2).await.unwrap().len(), 2);
+    assert!(store.events_for_subject("U9", 100).await.unwrap().is_empty());
 }
 
 /// An empty store has an empty, valid chain whose head is the genesis hash.
@@ -737,20 +859,32 @@ pub async fn concurrent_submits_are_consistent(store: Arc<dyn Store>) {
     }
 }
 
-/// Declarations, parties and policy rows written concurrently all land on one gap-free, valid chain.
+/// Declarations, parties, policy rows, accounts and tokens written concurrently (with sessions, which
+/// append no events) all land on one gap-free, valid chain.
 pub async fn concurrent_mixed_writes_keep_one_chain(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
-    for i in 0..90u32 {
+    for i in 0..180u32 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            match i % 3 {
+            match i % 6 {
                 0 => {
                     created(store.submit_declaration(declaration("D", &format!("R{i}"), i)).await.expect("submit"));
                 }
                 1 => store
-                    .put_party(party(&format!("U{}", i % 10), &format!("v{i}"), at(i64::from(i), 0)))
+                    .put_party(party(&format!("U{}", (i / 6) % 10), &format!("v{i}"), at(i64::from(i), 0)))
                     .await
                     .expect("party"),
+                3 => store
+                    .put_account(account(&format!("user{}", (i / 6) % 10), "P", at(i64::from(i), 0)))
+                    .await
+                    .expect("account"),
+                4 => store.issue_token(token(&format!("tok_{i}"), "user0", at(i64::from(i), 0))).await.expect("token"),
+                5 => {
+                    let s = session(&format!("s{i}"), "user0", at(i64::from(i), 0));
+                    let sha = s.session_sha256.clone();
+                    store.start_session(s).await.expect("session");
+                    store.end_session(&sha, at(i64::from(i) + 1, 0)).await.expect("end session");
+                }
                 _ => store
                     .append_policy_rows(
                         vec![
@@ -769,13 +903,23 @@ pub async fn concurrent_mixed_writes_keep_one_chain(store: Arc<dyn Store>) {
         task.await.expect("write task");
     }
     let report = store.verify_chain().await.unwrap();
-    assert_eq!(report.events, 90);
-    let events = store.events(0, 100).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=90).collect::<Vec<_>>());
-    assert_eq!(report.head_hash, events[89].hash);
+    assert_eq!(report.events, 150);
+    let events = store.events(0, 200).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=150).collect::<Vec<_>>());
+    assert_eq!(report.head_hash, events[149].hash);
     assert_eq!(store.policy_row_count().await.unwrap(), 60);
     assert_eq!(store.list_parties(None, 100).await.unwrap().len(), 10);
     assert_eq!(list_all(&store, filter(7)).await.len(), 30);
+    assert_eq!(store.list_accounts(Some("P"), None, 100).await.unwrap().len(), 10);
+    let tokens = store.list_tokens(Some("user0")).await.unwrap();
+    assert_eq!(tokens.len(), 30);
+    // Tokens list in issue order, which is the order of their events.
+    let issued: Vec<&str> = events.iter().filter(|e| e.kind == TOKEN_ISSUED).map(|e| e.subject.as_str()).collect();
+    assert_eq!(tokens.iter().map(|t| t.token_id.as_str()).collect::<Vec<_>>(), issued);
+    for i in (5..180).step_by(6) {
+        let s = store.get_session(&chain::sha256_hex(&format!("s{i}"))).await.unwrap();
+        assert_eq!(s.ended_at, Some(at(i64::from(i) + 1, 0)));
+    }
 
     // Within one append the rows keep their order.
     let rows = store.policy_rows("tariff_line").await.unwrap();
@@ -828,6 +972,38 @@ pub async fn timestamps_and_dates_round_trip_exactly(store: Arc<dyn Store>) {
     // Date filters order correctly across the epoch and far years.
     let early = list_all(&store, DeclarationFilter { declared_to: Some(date("1970-01-01")), ..filter(10) }).await;
     assert_eq!(early.len(), 3);
+
+    // Declarations received at any of these instants, accounts, tokens and sessions keep them too.
+    for (i, stamp) in stamps.iter().enumerate() {
+        let mut d = declaration("E", &format!("R{i}"), 0);
+        d.received_at = *stamp;
+        let record = submit(&store, d).await;
+        assert_eq!(store.get_declaration(record.id).await.unwrap().received_at, *stamp);
+
+        let user = format!("user{i}");
+        store.put_account(account(&user, "P", *stamp)).await.unwrap();
+        assert_eq!(store.get_account(&user).await.unwrap().recorded_at, *stamp);
+
+        let t = TokenRecord { expires_at: *stamp, ..token(&format!("tok_{i}"), &user, *stamp) };
+        store.issue_token(t.clone()).await.unwrap();
+        let revoked = store.revoke_token(&t.token_id, "admin", *stamp).await.unwrap();
+        let expected = TokenRecord { revoked: Some(Revocation { by: "admin".into(), at: *stamp }), ..t.clone() };
+        assert_eq!(revoked, expected);
+        assert_eq!(store.get_token(&t.token_id).await.unwrap(), expected);
+
+        let s = SessionRecord { expires_at: *stamp, ..session(&format!("s{i}"), &user, *stamp) };
+        store.start_session(s.clone()).await.unwrap();
+        store.end_session(&s.session_sha256, *stamp).await.unwrap();
+        assert_eq!(store.get_session(&s.session_sha256).await.unwrap(), SessionRecord { ended_at: Some(*stamp), ..s });
+    }
+    let events = store.events(18, 100).await.unwrap();
+    assert_eq!(events.len(), 24);
+    for (chunk, stamp) in events.chunks(4).zip(stamps) {
+        // The declaration's event carries its recording time; the others carry this instant.
+        assert_eq!(chunk[0].recorded_at, at(1_710_000_000, 123_456));
+        assert!(chunk[1..].iter().all(|e| e.recorded_at == stamp), "{chunk:?}");
+    }
+    assert_eq!(store.verify_chain().await.unwrap().events, 42);
 }
 
 /// Text fields keep every character: quotes, backslashes, newlines, percent signs, non-ASCII, empty strings.
@@ -856,8 +1032,13 @@ pub async fn text_round_trips_exactly(store: Arc<dyn Store>) {
             .await;
     assert_eq!(got, vec![record.clone()]);
 
-    let p =
-        PartyRecord { uscc: odd.to_owned(), name: odd.to_owned(), body_json: odd.to_owned(), recorded_at: at(5, 5) };
+    let p = PartyRecord {
+        uscc: odd.to_owned(),
+        name: odd.to_owned(),
+        body_json: odd.to_owned(),
+        recorded_by: odd.to_owned(),
+        recorded_at: at(5, 5),
+    };
     store.put_party(p.clone()).await.unwrap();
     assert_eq!(store.get_party(odd).await.unwrap(), p);
 
@@ -872,5 +1053,513 @@ pub async fn text_round_trips_exactly(store: Arc<dyn Store>) {
         store.policy_rows(odd).await.unwrap(),
         vec![PolicyRow { author: odd.to_owned(), recorded_at: at(6, 6), ..row }]
     );
+
+    let a = AccountRecord {
+        user_id: odd.to_owned(),
+        party: odd.to_owned(),
+        party_kind: odd.to_owned(),
+        roles: vec![String::new(), "a,b".to_owned(), odd.to_owned(), "[\"x\"]".to_owned()],
+        password_hash: Some(odd.to_owned()),
+        personal_json: odd.to_owned(),
+        active: false,
+        recorded_by: odd.to_owned(),
+        recorded_at: at(7, 7),
+    };
+    store.put_account(a.clone()).await.unwrap();
+    assert_eq!(store.get_account(odd).await.unwrap(), a);
+    assert_eq!(store.list_accounts(Some(odd), None, 10).await.unwrap(), vec![a.clone()]);
+    let empty = AccountRecord { user_id: String::new(), party: String::new(), roles: Vec::new(), ..a.clone() };
+    store.put_account(empty.clone()).await.unwrap();
+    assert_eq!(store.get_account("").await.unwrap(), empty);
+    assert_eq!(store.list_accounts(None, None, 10).await.unwrap(), vec![empty, a]);
+
+    let t = TokenRecord {
+        token_id: odd.to_owned(),
+        user_id: odd.to_owned(),
+        name: odd.to_owned(),
+        secret_sha256: odd.to_owned(),
+        issued_by: odd.to_owned(),
+        ..token("k", "u", at(8, 8))
+    };
+    store.issue_token(t.clone()).await.unwrap();
+    let revoked = store.revoke_token(odd, odd, at(9, 9)).await.unwrap();
+    assert_eq!(revoked, TokenRecord { revoked: Some(Revocation { by: odd.to_owned(), at: at(9, 9) }), ..t });
+    assert_eq!(store.get_token(odd).await.unwrap(), revoked);
+    assert_eq!(store.list_tokens(Some(odd)).await.unwrap(), vec![revoked]);
+
+    let s = SessionRecord { session_sha256: odd.to_owned(), user_id: odd.to_owned(), ..session("s", "u", at(10, 0)) };
+    store.start_session(s.clone()).await.unwrap();
+    assert_eq!(store.get_session(odd).await.unwrap(), s);
+    assert_eq!(store.verify_chain().await.unwrap().events, 7);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attribution
+
+/// Who submitted a declaration, when it arrived, what was waived, and who recorded a party version read
+/// back exactly; the submitter and the recorder are in the events, which carry the recording time.
+pub async fn declaration_attribution_round_trips(store: Arc<dyn Store>) {
+    let mut d = declaration("91310000MA1FL1234X", "REF-ATTR", 0);
+    d.waived_fen = 4_321;
+    d.submitted_by = "enterprise-clerk-17".to_owned();
+    d.received_at = at(1_710_000_000, 1);
+    d.recorded_at = at(1_710_000_000, 48_001);
+    let record = submit(&store, d.clone()).await;
+    expect_record(&record, &d);
+    let read = store.get_declaration(record.id).await.unwrap();
+    assert_eq!(read, record);
+    assert_eq!(read.waived_fen, 4_321);
+    assert_eq!(read.submitted_by, "enterprise-clerk-17");
+    assert_eq!(read.received_at, at(1_710_000_000, 1));
+    assert_eq!(read.recorded_at, at(1_710_000_000, 48_001));
+    assert_eq!(store.find_declaration(&d.declarant, &d.reference).await.unwrap(), record);
+
+    // A platform submission: nothing waived, received as it was recorded.
+    let mut platform = declaration("91310000MA1FL1234X", "REF-CLI", 1);
+    platform.waived_fen = 0;
+    platform.submitted_by = "zonegate-cli".to_owned();
+    platform.received_at = platform.recorded_at;
+    let second = submit(&store, platform.clone()).await;
+    expect_record(&second, &platform);
+    assert_eq!(store.list_declarations(filter(10)).await.unwrap().items, vec![record.clone(), second.clone()]);
+
+    // The same document from someone else, later, is a repeat of the first record, attribution included.
+    let mut again = d.clone();
+    again.submitted_by = "someone-else".to_owned();
+    again.received_at = at(1_720_000_000, 0);
+    again.recorded_at = at(1_720_000_000, 5);
+    again.waived_fen = 0;
+    assert_eq!(store.submit_declaration(again).await.unwrap(), SubmitOutcome::Repeat(record.clone()));
+
+    let p =
+        PartyRecord { recorded_by: "officer-42".to_owned(), ..party(&d.declarant, "Importer", at(1_710_000_100, 7)) };
+    store.put_party(p.clone()).await.unwrap();
+    assert_eq!(store.get_party(&p.uscc).await.unwrap(), p);
+    assert_eq!(store.list_parties(None, 10).await.unwrap(), vec![p.clone()]);
+    let p2 = PartyRecord { recorded_by: "zonegate-cli".to_owned(), ..p.clone() };
+    store.put_party(p2.clone()).await.unwrap();
+    assert_eq!(store.get_party(&p.uscc).await.unwrap().recorded_by, "zonegate-cli");
+
+    let events = store.events(0, 10).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [DECLARATION_RECORDED, DECLARATION_RECORDED, PARTY_RECORDED, PARTY_RECORDED]);
+    let first = payload(&events[0].payload_json);
+    assert_eq!(first["submitted_by"], "enterprise-clerk-17");
+    assert_eq!(first["id"], record.id);
+    // The event is stamped when the decision was recorded, not when the submission arrived.
+    assert_eq!(events[0].recorded_at, d.recorded_at);
+    assert_eq!(payload(&events[1].payload_json)["submitted_by"], "zonegate-cli");
+    assert_eq!(payload(&events[2].payload_json)["recorded_by"], "officer-42");
+    assert_eq!(payload(&events[3].payload_json)["recorded_by"], "zonegate-cli");
+    assert_eq!(store.verify_chain().await.unwrap().events, 4);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Statistics
+
+/// One declaration of the statistics fixture: zone, declarant, flow, declared on, payable, waived,
+/// treatments, decision latency in µs.
+type StatsFixture = (&'static str, &'static str, &'static str, &'static str, i64, i64, &'static [&'static str], i64);
+
+const STATS_FIXTURE: [StatsFixture; 8] = [
+    ("Z1", "A", "import", "2024-03-01", 100, 5, &["bonded"], 1_000),
+    ("Z1", "A", "import", "2024-03-01", 200, 0, &["bonded", "exempt"], 3_000),
+    ("Z1", "B", "export", "2024-03-01", 50, 7, &["exempt"], 2_000),
+    ("Z2", "A", "import", "2024-03-02", 1_000, 10, &[], 10_000),
+    ("Z1", "B", "import", "2024-03-03", 1, 1, &["dutiable", "bonded"], 500),
+    ("Z1", "A", "export", "2024-02-29", 9_999, 99, &["bonded"], 99_999),
+    ("Z1", "A", "import", "2024-03-04", 8_888, 88, &["exempt"], 77_777),
+    ("Z2", "B", "transit", "2024-03-02", 300, 2, &["bonded"], 0),
+];
+
+fn stats_query(zone: Option<&str>, declarant: Option<&str>, from: &str, to: &str) -> StatsQuery {
+    StatsQuery {
+        zone: zone.map(str::to_owned),
+        declarant: declarant.map(str::to_owned),
+        declared_from: date(from),
+        declared_to: date(to),
+    }
+}
+
+fn daily(day: &str, flow: &str, declarations: i64, payable_fen: i64, waived_fen: i64) -> DailyFlow {
+    DailyFlow { day: date(day), flow: flow.to_owned(), declarations, payable_fen, waived_fen }
+}
+
+fn treatment_counts(counts: &[(&str, i64)]) -> Vec<(String, i64)> {
+    counts.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect()
+}
+
+/// The statistics of [`STATS_FIXTURE`] computed the slow way, to cross-check every query.
+fn stats_model(query: &StatsQuery) -> DeclarationStats {
+    let selected: Vec<&StatsFixture> = STATS_FIXTURE
+        .iter()
+        .filter(|(zone, declarant, _, day, ..)| {
+            query.zone.as_deref().is_none_or(|z| z == *zone)
+                && query.declarant.as_deref().is_none_or(|d| d == *declarant)
+                && (query.declared_from..=query.declared_to).contains(&date(day))
+        })
+        .collect();
+    let mut by_day: BTreeMap<(NaiveDate, &str), (i64, i64, i64)> = BTreeMap::new();
+    let mut treatments: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut latencies = Vec::new();
+    for (_, _, flow, day, payable, waived, set, latency) in &selected {
+        let entry = by_day.entry((date(day), flow)).or_default();
+        *entry = (entry.0 + 1, entry.1 + payable, entry.2 + waived);
+        for t in set.iter().collect::<HashSet<_>>() {
+            *treatments.entry(t).or_default() += 1;
+        }
+        latencies.push(*latency);
+    }
+    latencies.sort_unstable();
+    DeclarationStats {
+        daily: by_day
+            .into_iter()
+            .map(|((day, flow), (n, payable_fen, waived_fen))| DailyFlow {
+                day,
+                flow: flow.to_owned(),
+                declarations: n,
+                payable_fen,
+                waived_fen,
+            })
+            .collect(),
+        treatments: treatments.into_iter().map(|(t, n)| (t.to_owned(), n)).collect(),
+        decision_us_p50: nearest_rank(&latencies, 50),
+        decision_us_p90: nearest_rank(&latencies, 90),
+    }
+}
+
+/// Statistics count, sum and group by (day, flow) over an inclusive `declared_on` range, optionally one
+/// zone and one declarant; treatments count declarations; percentiles are nearest-rank over
+/// `recorded_at - received_at`. Repeats and conflicts count nothing.
+pub async fn stats_group_by_day_and_flow_with_percentiles(store: Arc<dyn Store>) {
+    for (i, (zone, declarant, flow, day, payable, waived, treatments, latency)) in STATS_FIXTURE.iter().enumerate() {
+        let mut d = declaration(declarant, &format!("S{i}"), i as u32);
+        d.zone = (*zone).to_owned();
+        d.flow = (*flow).to_owned();
+        d.declared_on = date(day);
+        d.payable_fen = *payable;
+        d.waived_fen = *waived;
+        d.treatments = treatments.iter().map(|t| (*t).to_owned()).collect();
+        d.recorded_at = at(1_710_000_000 + 10 * i as i64, 250_000);
+        d.received_at = d.recorded_at - chrono::TimeDelta::microseconds(*latency);
+        submit(&store, d.clone()).await;
+        // A repeat and a conflict under the same key change nothing.
+        assert!(matches!(store.submit_declaration(d.clone()).await.unwrap(), SubmitOutcome::Repeat(_)));
+        let mut other = declaration(declarant, &format!("S{i}"), 100 + i as u32);
+        other.declared_on = d.declared_on;
+        assert!(matches!(store.submit_declaration(other).await.unwrap(), SubmitOutcome::Conflict(_)));
+    }
+
+    // Computed by hand. Latencies in range: 1000, 3000, 2000, 10000, 500, 0 → sorted
+    // [0, 500, 1000, 2000, 3000, 10000]: p50 is rank ceil(3) = 3, p90 is rank ceil(5.4) = 6.
+    let query = stats_query(None, None, "2024-03-01", "2024-03-03");
+    let expected = DeclarationStats {
+        daily: vec![
+            daily("2024-03-01", "export", 1, 50, 7),
+            daily("2024-03-01", "import", 2, 300, 5),
+            daily("2024-03-02", "import", 1, 1_000, 10),
+            daily("2024-03-02", "transit", 1, 300, 2),
+            daily("2024-03-03", "import", 1, 1, 1),
+        ],
+        treatments: treatment_counts(&[("bonded", 4), ("dutiable", 1), ("exempt", 2)]),
+        decision_us_p50: Some(1_000),
+        decision_us_p90: Some(10_000),
+    };
+    assert_eq!(store.declaration_stats(query.clone()).await.unwrap(), expected);
+    assert_eq!(stats_model(&query), expected);
+
+    // Zone Z1: latencies [500, 1000, 2000, 3000]: p50 rank 2, p90 rank ceil(3.6) = 4.
+    let query = stats_query(Some("Z1"), None, "2024-03-01", "2024-03-03");
+    let expected = DeclarationStats {
+        daily: vec![
+            daily("2024-03-01", "export", 1, 50, 7),
+            daily("2024-03-01", "import", 2, 300, 5),
+            daily("2024-03-03", "import", 1, 1, 1),
+        ],
+        treatments: treatment_counts(&[("bonded", 3), ("dutiable", 1), ("exempt", 2)]),
+        decision_us_p50: Some(1_000),
+        decision_us_p90: Some(3_000),
+    };
+    assert_eq!(store.declaration_stats(query.clone()).await.unwrap(), expected);
+    assert_eq!(stats_model(&query), expected);
+
+    // Declarant B: latencies [0, 500, 2000]: p50 rank ceil(1.5) = 2, p90 rank ceil(2.7) = 3.
+    let query = stats_query(None, Some("B"), "2024-03-01", "2024-03-03");
+    let expected = DeclarationStats {
+        daily: vec![
+            daily("2024-03-01", "export", 1, 50, 7),
+            daily("2024-03-02", "transit", 1, 300, 2),
+            daily("2024-03-03", "import", 1, 1, 1),
+        ],
+        treatments: treatment_counts(&[("bonded", 2), ("dutiable", 1), ("exempt", 1)]),
+        decision_us_p50: Some(500),
+        decision_us_p90: Some(2_000),
+    };
+    assert_eq!(store.declaration_stats(query.clone()).await.unwrap(), expected);
+    assert_eq!(stats_model(&query), expected);
+
+    // Zone and declarant together: latencies [1000, 3000]: p50 rank 1, p90 rank 2.
+    let query = stats_query(Some("Z1"), Some("A"), "2024-03-01", "2024-03-03");
+    let expected = DeclarationStats {
+        daily: vec![daily("2024-03-01", "import", 2, 300, 5)],
+        treatments: treatment_counts(&[("bonded", 2), ("exempt", 1)]),
+        decision_us_p50: Some(1_000),
+        decision_us_p90: Some(3_000),
+    };
+    assert_eq!(store.declaration_stats(query.clone()).await.unwrap(), expected);
+    assert_eq!(stats_model(&query), expected);
+
+    // One day, both bounds inclusive; a declaration without treatments counts in the daily rows only.
+    let query = stats_query(None, None, "2024-03-02", "2024-03-02");
+    let expected = DeclarationStats {
+        daily: vec![daily("2024-03-02", "import", 1, 1_000, 10), daily("2024-03-02", "transit", 1, 300, 2)],
+        treatments: treatment_counts(&[("bonded", 1)]),
+        decision_us_p50: Some(0),
+        decision_us_p90: Some(10_000),
+    };
+    assert_eq!(store.declaration_stats(query.clone()).await.unwrap(), expected);
+    assert_eq!(stats_model(&query), expected);
+
+    // Everything: sorted [0, 500, 1000, 2000, 3000, 10000, 77777, 99999]: p50 rank 4, p90 rank ceil(7.2) = 8.
+    let query = stats_query(None, None, "2024-02-29", "2024-03-04");
+    let got = store.declaration_stats(query.clone()).await.unwrap();
+    assert_eq!(got.daily.first(), Some(&daily("2024-02-29", "export", 1, 9_999, 99)));
+    assert_eq!(got.daily.last(), Some(&daily("2024-03-04", "import", 1, 8_888, 88)));
+    assert_eq!(got.daily.len(), 7);
+    assert_eq!(got.treatments, treatment_counts(&[("bonded", 5), ("dutiable", 1), ("exempt", 3)]));
+    assert_eq!((got.decision_us_p50, got.decision_us_p90), (Some(2_000), Some(99_999)));
+    assert_eq!(got, stats_model(&query));
+
+    for (zone, declarant) in [(None, None), (Some("Z1"), None), (Some("Z2"), Some("B")), (None, Some("A"))] {
+        for (from, to) in [("2024-02-29", "2024-02-29"), ("2024-03-01", "2024-03-02"), ("2024-03-03", "2024-03-04")] {
+            let query = stats_query(zone, declarant, from, to);
+            assert_eq!(store.declaration_stats(query.clone()).await.unwrap(), stats_model(&query), "{query:?}");
+        }
+    }
+}
+
+/// Statistics over nothing (an empty store, a range without declarations, a reversed range, an unknown zone
+/// or declarant) are empty, with no percentiles.
+pub async fn stats_of_nothing_are_empty(store: Arc<dyn Store>) {
+    let everything = stats_query(None, None, "0001-01-01", "9999-12-31");
+    assert_eq!(store.declaration_stats(everything.clone()).await.unwrap(), DeclarationStats::default());
+    let mut d = declaration("A", "R1", 0);
+    d.zone = "Z1".to_owned();
+    d.declared_on = date("2024-03-01");
+    submit(&store, d).await;
+    for query in [
+        stats_query(None, None, "2024-05-01", "2024-05-31"),
+        stats_query(None, None, "2024-03-02", "2024-02-29"),
+        stats_query(Some("Z9"), None, "2024-01-01", "2024-12-31"),
+        stats_query(None, Some("Z1"), "2024-01-01", "2024-12-31"),
+        stats_query(Some("z1"), None, "2024-01-01", "2024-12-31"),
+    ] {
+        let stats = store.declaration_stats(query.clone()).await.unwrap();
+        assert_eq!(stats, DeclarationStats::default(), "{query:?}");
+        assert_eq!((stats.decision_us_p50, stats.decision_us_p90), (None, None));
+    }
+    // The fixture's one declaration: received 23,456 µs before it was recorded.
+    let one = store.declaration_stats(everything).await.unwrap();
+    assert_eq!(one.daily, vec![daily("2024-03-01", "import", 1, 12_345, 250)]);
+    assert_eq!(one.treatments, treatment_counts(&[("bonded", 1)]));
+    assert_eq!((one.decision_us_p50, one.decision_us_p90), (Some(23_456), Some(23_456)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Accounts
+
+/// Putting an account again keeps both versions; the latest put is current, whatever its timestamp; a system
+/// account has no password. Events name the account but carry no password hash and no personal data.
+pub async fn account_versions_latest_is_current(store: Arc<dyn Store>) {
+    let uscc = "91310000MA1FL1234X";
+    let v1 = account("alice", uscc, at(1_700_000_000, 1));
+    store.put_account(v1.clone()).await.unwrap();
+    assert_eq!(store.get_account("alice").await.unwrap(), v1);
+
+    // A password change and a deactivation are a new version, current although stamped earlier.
+    let v2 = AccountRecord {
+        roles: vec!["viewer".to_owned()],
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$changed".to_owned()),
+        active: false,
+        recorded_by: "security-officer".to_owned(),
+        ..account("alice", uscc, at(1_600_000_000, 2))
+    };
+    store.put_account(v2.clone()).await.unwrap();
+    assert_eq!(store.get_account("alice").await.unwrap(), v2);
+    assert_eq!(store.list_accounts(None, None, 10).await.unwrap(), vec![v2.clone()]);
+
+    let system = AccountRecord {
+        party: "customs:5300".to_owned(),
+        party_kind: "customs".to_owned(),
+        roles: Vec::new(),
+        password_hash: None,
+        personal_json: "{}".to_owned(),
+        ..account("gate-system", "", at(1_700_000_100, 0))
+    };
+    store.put_account(system.clone()).await.unwrap();
+    assert_eq!(store.get_account("gate-system").await.unwrap(), system);
+    assert!(matches!(store.get_account("Alice").await, Err(StoreError::NotFound)));
+
+    let events = store.events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    for (event, version) in events.iter().zip([&v1, &v2, &system]) {
+        assert_eq!(event.kind, ACCOUNT_RECORDED);
+        assert_eq!(event.subject, version.user_id);
+        assert_eq!(event.recorded_at, version.recorded_at);
+        let text = &event.payload_json;
+        assert!(!text.contains("argon2") && !text.contains(PERSONAL_ID_NUMBER), "{text}");
+        assert!(!text.contains("display_name") && !text.contains("password_hash"), "{text}");
+        let body = payload(text);
+        assert_eq!(body["user_id"], version.user_id);
+        assert_eq!(body["party"], version.party);
+        assert_eq!(body["party_kind"], version.party_kind);
+        assert_eq!(body["roles"], serde_json::json!(version.roles));
+        assert_eq!(body["active"], version.active);
+        assert_eq!(body["recorded_by"], version.recorded_by);
+        assert_eq!(body["password_set"], version.password_hash.is_some());
+        assert_eq!(body.as_object().map(|o| o.len()), Some(7));
+    }
     assert_eq!(store.verify_chain().await.unwrap().events, 3);
+}
+
+/// Current accounts list ascending by user id, optionally of one party (by their current version), after an
+/// exclusive cursor; pages chain without gaps.
+pub async fn accounts_list_by_party_with_cursor(store: Arc<dyn Store>) {
+    for (user, party) in [("u5", "P1"), ("u1", "P2"), ("u3", "P1"), ("u2", "P1"), ("u4", "P2"), ("u0", "P3")] {
+        store.put_account(account(user, party, at(10, 0))).await.unwrap();
+    }
+    // u2 moves from P1 to P2.
+    store.put_account(account("u2", "P2", at(20, 0))).await.unwrap();
+
+    let users = |accounts: &[AccountRecord]| accounts.iter().map(|a| a.user_id.clone()).collect::<Vec<_>>();
+    let all = store.list_accounts(None, None, 100).await.unwrap();
+    assert_eq!(users(&all), ["u0", "u1", "u2", "u3", "u4", "u5"]);
+    assert_eq!(all[2].party, "P2");
+    assert_eq!(users(&store.list_accounts(Some("P1"), None, 100).await.unwrap()), ["u3", "u5"]);
+    assert_eq!(users(&store.list_accounts(Some("P2"), None, 100).await.unwrap()), ["u1", "u2", "u4"]);
+    assert_eq!(users(&store.list_accounts(Some("P2"), Some("u1".into()), 1).await.unwrap()), ["u2"]);
+    assert_eq!(users(&store.list_accounts(Some("P2"), Some("u2".into()), 10).await.unwrap()), ["u4"]);
+    assert_eq!(users(&store.list_accounts(Some("P2"), Some("u10".into()), 10).await.unwrap()), ["u2", "u4"]);
+    assert!(store.list_accounts(Some("P2"), Some("u4".into()), 10).await.unwrap().is_empty());
+    assert!(store.list_accounts(Some("P9"), None, 10).await.unwrap().is_empty());
+    assert!(store.list_accounts(Some("P"), None, 10).await.unwrap().is_empty());
+    assert_eq!(users(&store.list_accounts(None, Some("u3".into()), 2).await.unwrap()), ["u4", "u5"]);
+
+    for party in [None, Some("P1"), Some("P2")] {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.list_accounts(party, after.clone(), 2).await.unwrap();
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = Some(last.user_id.clone());
+            walked.extend(page);
+        }
+        let expected: Vec<AccountRecord> = all.iter().filter(|a| party.is_none_or(|p| a.party == p)).cloned().collect();
+        assert_eq!(walked, expected, "party {party:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens and sessions
+
+/// A token is issued once (a second issue under its id is `AlreadyExists` and records nothing), revoked once
+/// (a second revocation returns the first and records nothing), and listed in issue order; unknown ids are
+/// `NotFound`. Events name tokens, never their secrets.
+pub async fn token_issue_revoke_lifecycle(store: Arc<dyn Store>) {
+    let t1 = token("tok_1", "alice", at(1_700_000_000, 10));
+    let t2 = token("tok_2", "bob", at(1_700_000_001, 20));
+    // `revoked` is ignored when issuing.
+    let t3 = TokenRecord {
+        revoked: Some(Revocation { by: "x".into(), at: at(1, 0) }),
+        ..token("tok_3", "alice", at(1_600_000_000, 30))
+    };
+    for t in [&t1, &t2, &t3] {
+        store.issue_token(t.clone()).await.unwrap();
+    }
+    let t3 = TokenRecord { revoked: None, ..t3 };
+    assert_eq!(store.get_token("tok_1").await.unwrap(), t1);
+    assert_eq!(store.get_token("tok_3").await.unwrap(), t3);
+
+    let duplicate = TokenRecord { user_id: "mallory".into(), ..token("tok_1", "mallory", at(1_700_000_002, 0)) };
+    assert!(matches!(store.issue_token(duplicate).await, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.get_token("tok_1").await.unwrap(), t1);
+    assert_eq!(event_count(&store).await, 3);
+
+    let first = Revocation { by: "admin".to_owned(), at: at(1_700_000_100, 1) };
+    let revoked = store.revoke_token("tok_1", &first.by, first.at).await.unwrap();
+    let expected = TokenRecord { revoked: Some(first.clone()), ..t1.clone() };
+    assert_eq!(revoked, expected);
+    assert_eq!(store.get_token("tok_1").await.unwrap(), expected);
+    let again = store.revoke_token("tok_1", "security-officer", at(1_700_000_200, 0)).await.unwrap();
+    assert_eq!(again, expected);
+    assert_eq!(store.get_token("tok_1").await.unwrap(), expected);
+    assert!(matches!(store.revoke_token("tok_9", "admin", at(1, 0)).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.get_token("tok_9").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.get_token("TOK_1").await, Err(StoreError::NotFound)));
+    // A revoked id stays taken.
+    assert!(matches!(store.issue_token(t1.clone()).await, Err(StoreError::AlreadyExists(_))));
+
+    assert_eq!(store.list_tokens(None).await.unwrap(), vec![expected.clone(), t2.clone(), t3.clone()]);
+    assert_eq!(store.list_tokens(Some("alice")).await.unwrap(), vec![expected, t3.clone()]);
+    assert_eq!(store.list_tokens(Some("bob")).await.unwrap(), vec![t2.clone()]);
+    assert!(store.list_tokens(Some("carol")).await.unwrap().is_empty());
+
+    let events = store.events(0, 10).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [TOKEN_ISSUED, TOKEN_ISSUED, TOKEN_ISSUED, TOKEN_REVOKED]);
+    for (event, t) in events.iter().zip([&t1, &t2, &t3]) {
+        assert_eq!(event.subject, t.token_id);
+        assert_eq!(event.recorded_at, t.issued_at);
+        assert!(!event.payload_json.contains(&t.secret_sha256), "{}", event.payload_json);
+        let body = payload(&event.payload_json);
+        assert_eq!(body["token_id"], t.token_id);
+        assert_eq!(body["user_id"], t.user_id);
+        assert_eq!(body["name"], t.name);
+        assert_eq!(body["issued_by"], t.issued_by);
+        assert_eq!(body["expires_at"], t.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        assert_eq!(body.as_object().map(|o| o.len()), Some(5));
+    }
+    assert_eq!(events[3].subject, "tok_1");
+    assert_eq!(events[3].recorded_at, first.at);
+    assert_eq!(payload(&events[3].payload_json), serde_json::json!({ "token_id": "tok_1", "by": "admin" }));
+    assert_eq!(store.verify_chain().await.unwrap().events, 4);
+}
+
+/// A session starts once (a second start under its hash is `AlreadyExists`), ends once (ending again keeps
+/// the first end; ending an unknown session changes nothing), and appends no events.
+pub async fn sessions_start_end_idempotent(store: Arc<dyn Store>) {
+    let s1 = session("cookie one", "alice", at(1_700_000_000, 1));
+    // `ended_at` is ignored when starting.
+    let s2 = SessionRecord { ended_at: Some(at(5, 0)), ..session("cookie two", "alice", at(1_700_000_001, 2)) };
+    store.start_session(s1.clone()).await.unwrap();
+    store.start_session(s2.clone()).await.unwrap();
+    assert_eq!(store.get_session(&s1.session_sha256).await.unwrap(), s1);
+    let s2 = SessionRecord { ended_at: None, ..s2 };
+    assert_eq!(store.get_session(&s2.session_sha256).await.unwrap(), s2);
+
+    let hijack = SessionRecord { user_id: "mallory".into(), ..s1.clone() };
+    assert!(matches!(store.start_session(hijack).await, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.get_session(&s1.session_sha256).await.unwrap(), s1);
+
+    store.end_session(&s1.session_sha256, at(1_700_000_500, 3)).await.unwrap();
+    let ended = SessionRecord { ended_at: Some(at(1_700_000_500, 3)), ..s1.clone() };
+    assert_eq!(store.get_session(&s1.session_sha256).await.unwrap(), ended);
+    store.end_session(&s1.session_sha256, at(1_700_000_900, 0)).await.unwrap();
+    assert_eq!(store.get_session(&s1.session_sha256).await.unwrap(), ended);
+    // Ending one session leaves the others alone; an ended session cannot be started again.
+    assert_eq!(store.get_session(&s2.session_sha256).await.unwrap(), s2);
+    assert!(matches!(store.start_session(s1.clone()).await, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.get_session(&s1.session_sha256).await.unwrap(), ended);
+
+    let unknown = chain::sha256_hex("never started");
+    store.end_session(&unknown, at(1_700_000_600, 0)).await.unwrap();
+    assert!(matches!(store.get_session(&unknown).await, Err(StoreError::NotFound)));
+    // Starting it afterwards gives a session that has not ended.
+    let late = SessionRecord { session_sha256: unknown.clone(), ..session("x", "bob", at(1_700_000_700, 0)) };
+    store.start_session(late.clone()).await.unwrap();
+    assert_eq!(store.get_session(&unknown).await.unwrap(), late);
+
+    assert_eq!(event_count(&store).await, 0);
+    assert!(store.events(0, 10).await.unwrap().is_empty());
 }

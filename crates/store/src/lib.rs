@@ -22,6 +22,8 @@ pub const PAGE_SIZE_MAX: u32 = 500;
 pub enum StoreError {
     #[error("record not found")]
     NotFound,
+    #[error("a record with this identity exists already: {0}")]
+    AlreadyExists(String),
     #[error("the event chain is broken at seq {seq}: {detail}")]
     ChainBroken { seq: i64, detail: String },
     #[error("storage backend: {0}")]
@@ -47,6 +49,12 @@ pub struct NewDeclaration {
     pub document_sha256: String,
     pub document_json: String,
     pub assessment_json: String,
+    /// Total of the taxes waived under the small-amount threshold, in fen.
+    pub waived_fen: i64,
+    /// Who submitted it: the user id of the caller (or `zonegate-cli`, `zonegate-bench`, … for the platform).
+    pub submitted_by: String,
+    /// When the submission reached the platform; `recorded_at` is when its decision was recorded.
+    pub received_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -65,6 +73,9 @@ pub struct StoredDeclaration {
     pub document_sha256: String,
     pub document_json: String,
     pub assessment_json: String,
+    pub waived_fen: i64,
+    pub submitted_by: String,
+    pub received_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -105,6 +116,8 @@ pub struct PartyRecord {
     pub uscc: String,
     pub name: String,
     pub body_json: String,
+    /// Who recorded this version (a user id, or the platform's own author name).
+    pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -142,6 +155,97 @@ pub struct ChainReport {
     pub head_hash: String,
 }
 
+/// A user of the platform: a person who logs in with a password, or a system that uses API tokens.
+/// Versions are insert-only; the latest version is current (a password change or a deactivation is a new
+/// version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The login name, unique on the platform.
+    pub user_id: String,
+    /// The party the user acts for: a USCC for a zone enterprise, `customs:<office>`, `authority:<body>`,
+    /// `bank:<code>`.
+    pub party: String,
+    /// `enterprise`, `customs`, `authority` or `bank`.
+    pub party_kind: String,
+    /// Role names, ascending and distinct.
+    pub roles: Vec<String>,
+    /// Argon2id PHC string; `None` for system accounts, which authenticate with API tokens only.
+    pub password_hash: Option<String>,
+    /// Personal data (display name, ID number) as JSON: never copied into events or logs.
+    pub personal_json: String,
+    pub active: bool,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Who revoked a token, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An API token. The secret itself is never stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The public part of the token, unique.
+    pub token_id: String,
+    /// The account the token acts as.
+    pub user_id: String,
+    /// What the token is for, as its issuer named it.
+    pub name: String,
+    pub secret_sha256: String,
+    pub issued_by: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Set once revoked; [`Store::issue_token`] ignores it.
+    pub revoked: Option<Revocation>,
+}
+
+/// A login session. The cookie's secret is never stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub session_sha256: String,
+    pub user_id: String,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Set at logout; [`Store::start_session`] ignores it.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Which declarations the statistics cover: `declared_on` within the inclusive range, optionally one zone
+/// and one declarant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsQuery {
+    pub zone: Option<String>,
+    pub declarant: Option<String>,
+    pub declared_from: NaiveDate,
+    pub declared_to: NaiveDate,
+}
+
+/// Declarations of one flow declared on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyFlow {
+    pub day: NaiveDate,
+    pub flow: String,
+    pub declarations: i64,
+    pub payable_fen: i64,
+    pub waived_fen: i64,
+}
+
+/// Aggregates for the monitoring centre.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeclarationStats {
+    /// Ascending by (day, flow); only days and flows that have declarations.
+    pub daily: Vec<DailyFlow>,
+    /// (treatment, number of declarations with at least one item of it), ascending by treatment.
+    pub treatments: Vec<(String, i64)>,
+    /// Median and 90th percentile (nearest rank: the value at 1-based rank ceil(p·n/100) in ascending
+    /// order) of `recorded_at - received_at`, in microseconds; `None` when no declaration matches.
+    pub decision_us_p50: Option<i64>,
+    pub decision_us_p90: Option<i64>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Records a declaration idempotently under (declarant, reference), appending a
@@ -171,8 +275,57 @@ pub trait Store: Send + Sync + 'static {
     /// Number of rows recorded, by any kind: 0 means the store has never been seeded.
     async fn policy_row_count(&self) -> StoreResult<i64>;
 
+    /// Aggregates over the declarations the query selects.
+    async fn declaration_stats(&self, query: StatsQuery) -> StoreResult<DeclarationStats>;
+
+    /// Records a new version of an account, with an `account.recorded` event (no personal data and no
+    /// password hash in its payload).
+    async fn put_account(&self, account: AccountRecord) -> StoreResult<()>;
+    /// The current version.
+    async fn get_account(&self, user_id: &str) -> StoreResult<AccountRecord>;
+    /// Current versions ascending by user id after the cursor, optionally of one party only.
+    async fn list_accounts(
+        &self,
+        party: Option<&str>,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<AccountRecord>>;
+
+    /// Records a token with a `token.issued` event (the payload names the token, never its hash).
+    /// A token id that exists already is an error.
+    async fn issue_token(&self, token: TokenRecord) -> StoreResult<()>;
+    /// Revokes a token with a `token.revoked` event and returns it as now stored. Revoking a revoked token
+    /// changes nothing and returns the first revocation; an unknown id is `NotFound`.
+    async fn revoke_token(&self, token_id: &str, by: &str, at: DateTime<Utc>) -> StoreResult<TokenRecord>;
+    async fn get_token(&self, token_id: &str) -> StoreResult<TokenRecord>;
+    /// Tokens in issue order, optionally of one account only.
+    async fn list_tokens(&self, user_id: Option<&str>) -> StoreResult<Vec<TokenRecord>>;
+
+    /// Records a session (no chain event: sessions are access, not platform state).
+    async fn start_session(&self, session: SessionRecord) -> StoreResult<()>;
+    /// Ends a session; ending an ended or unknown session changes nothing.
+    async fn end_session(&self, session_sha256: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord>;
+
     /// Events with seq > after, ascending, at most limit.
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>>;
+
+    /// The events about one subject (a declaration's `declarant/reference`, a token id, …), ascending by
+    /// seq, at most `limit`. The default walks the whole log; backends override it with an indexed query.
+    async fn events_for_subject(&self, subject: &str, limit: u32) -> StoreResult<Vec<Event>> {
+        let mut found = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.events(after, PAGE_SIZE_MAX).await?;
+            let Some(last) = page.last() else { return Ok(found) };
+            after = last.seq;
+            found.extend(page.into_iter().filter(|event| event.subject == subject));
+            if found.len() >= limit as usize {
+                found.truncate(limit as usize);
+                return Ok(found);
+            }
+        }
+    }
     /// Recomputes every hash from the first event on.
     async fn verify_chain(&self) -> StoreResult<ChainReport>;
 }

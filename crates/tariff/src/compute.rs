@@ -364,6 +364,18 @@ pub struct DeclarationTotals {
 }
 
 impl DeclarationTotals {
+    /// The waived amount: the total of each waived tax type, as rounded to the fen.
+    pub fn waived_cny(&self) -> Decimal {
+        self.waived
+            .iter()
+            .map(|waiver| match waiver {
+                Waiver::DutyUnderThreshold => self.duty_cny,
+                Waiver::ConsumptionTaxUnderThreshold => self.consumption_tax_cny,
+                Waiver::VatUnderThreshold => self.vat_cny,
+            })
+            .sum()
+    }
+
     /// A tax type whose total is above zero and at most `threshold_cny` is waived and not payable.
     pub fn from_items<'a>(items: impl IntoIterator<Item = &'a ItemTaxes>, threshold_cny: Decimal) -> DeclarationTotals {
         let (mut duty, mut ct, mut vat) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);

@@ -1,6 +1,7 @@
 //! The route handlers, one module per resource. Each adapts one use case of [`zonegate_app::App`]: it reads
 //! the request through the envelope-rejecting extractors, calls the app, and maps the outcome to a status.
 
+pub(crate) mod access;
 pub(crate) mod declarations;
 pub(crate) mod enterprises;
 pub(crate) mod ops;

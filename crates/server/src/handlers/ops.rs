@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::Shared;
+use zonegate_app::auth::{Action, Resource};
 
 /// `GET /healthz`: the process is up and serving.
 pub(crate) async fn healthz() -> Response {
@@ -17,7 +19,10 @@ pub(crate) async fn healthz() -> Response {
 }
 
 /// `GET /metrics`: Prometheus text exposition.
-pub(crate) async fn metrics() -> Response {
+pub(crate) async fn metrics(State(api): State<Shared>, caller: Caller) -> Response {
+    if let Err(error) = api.app.authorize(&caller.principal, Action::MetricsRead, &Resource::Platform) {
+        return ApiError::from(error).into_response();
+    }
     match crate::observe::install_recorder() {
         Some(handle) => ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response(),
         None => ApiError::new(
@@ -36,8 +41,8 @@ pub(crate) async fn openapi() -> Response {
 }
 
 /// `GET /v1/chain/verify`: recomputes every hash of the event chain; `500 chain_broken` if it fails.
-pub(crate) async fn verify_chain(State(api): State<Shared>) -> Result<Response, ApiError> {
-    let report = api.app.verify().await?;
+pub(crate) async fn verify_chain(State(api): State<Shared>, caller: Caller) -> Result<Response, ApiError> {
+    let report = api.app.verify(&caller.principal).await?;
     Ok(Json(json!({ "events": report.events, "head_hash": report.head_hash })).into_response())
 }
 

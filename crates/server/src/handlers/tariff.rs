@@ -5,9 +5,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use zonegate_app::auth::{Action, Resource};
 use zonegate_app::hs_search;
 use zonegate_domain::FieldErrors;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Params, PathParams};
 use crate::Shared;
@@ -20,6 +22,7 @@ const QUERY_LENGTH_MAX: usize = 200;
 /// `GET /v1/tariff/lines/{hs}?on=YYYY-MM-DD` (default today): rates and tax rows of the line.
 pub(crate) async fn line(
     State(api): State<Shared>,
+    caller: Caller,
     PathParams(hs): PathParams<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
@@ -30,13 +33,14 @@ pub(crate) async fn line(
         return Err(ApiError::invalid(&errors));
     }
     let date = on.unwrap_or_else(|| api.app.now().date_naive());
-    let body = api.app.tariff_line(&hs, date).map_err(|e| ApiError::from_app(e, "hs"))?;
+    let body = api.app.tariff_line(&caller.principal, &hs, date).map_err(|e| ApiError::from_app(e, "hs"))?;
     Ok(Json(body).into_response())
 }
 
 /// `GET /v1/tariff/search?q=…&limit=…`: nomenclature entries whose code starts with the digits of `q`, or
 /// whose description contains every word of it.
-pub(crate) async fn search(params: Params) -> Result<Response, ApiError> {
+pub(crate) async fn search(State(api): State<Shared>, caller: Caller, params: Params) -> Result<Response, ApiError> {
+    api.app.authorize(&caller.principal, Action::TariffRead, &Resource::Platform)?;
     let mut errors = FieldErrors::default();
     params.check(&["q", "limit"], &mut errors);
     let query = params.text("q").unwrap_or("").trim();

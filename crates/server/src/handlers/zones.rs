@@ -8,10 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
+use zonegate_app::auth::{Action, Resource};
 use zonegate_domain::{FieldError, FieldErrors};
 use zonegate_policy::book::LISTS;
 use zonegate_policy::{ListEntry, ListKind, PolicyBook};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_date, JsonBody, Params, PathParams};
 use crate::handlers::created;
@@ -19,8 +21,7 @@ use crate::Shared;
 
 /// Most entries one append may carry.
 pub(crate) const ENTRIES_MAX: usize = 1000;
-/// Longest author name and note.
-const AUTHOR_LENGTH_MAX: usize = 200;
+/// Longest note.
 const NOTE_LENGTH_MAX: usize = 500;
 
 fn known_zone(book: &PolicyBook, zone: &str) -> Result<(), ApiError> {
@@ -58,9 +59,9 @@ fn as_of(api: &Shared, params: &Params) -> Result<NaiveDate, ApiError> {
 }
 
 /// `GET /v1/zones`: every zone profile in force today.
-pub(crate) async fn list_zones(State(api): State<Shared>) -> Result<Response, ApiError> {
+pub(crate) async fn list_zones(State(api): State<Shared>, caller: Caller) -> Result<Response, ApiError> {
     let today = api.app.now().date_naive();
-    let book = api.app.book();
+    let book = api.app.reference_book(&caller.principal)?;
     let items = book
         .zones()
         .into_iter()
@@ -73,14 +74,16 @@ pub(crate) async fn list_zones(State(api): State<Shared>) -> Result<Response, Ap
 /// `GET /v1/zones/{zone}/lists?on=`: the lists the platform knows, with the number of entries in force.
 pub(crate) async fn list_lists(
     State(api): State<Shared>,
+    caller: Caller,
     PathParams(zone): PathParams<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
     let date = as_of(&api, &params)?;
-    let book = api.app.book();
+    let book = api.app.reference_book(&caller.principal)?;
     known_zone(&book, &zone)?;
-    // Parties can also be on a list through their own registration; those are counted apart.
-    let parties = api.app.list_parties();
+    // Parties can also be on a list through their own registration; those are counted apart, for those
+    // who may list the enterprises.
+    let parties = api.app.list_parties(&caller.principal).ok();
     let items: Vec<Value> = LISTS
         .iter()
         .map(|(name, kind, description)| {
@@ -89,7 +92,7 @@ pub(crate) async fn list_lists(
                 "holds": holds(*kind),
                 "description": description,
                 "entries": book.list_items(&zone, name, date).len(),
-                "registered_parties": parties.iter().filter(|p| p.lists.iter().any(|l| l == name)).count(),
+                "registered_parties": parties.as_ref().map(|parties| parties.iter().filter(|p| p.lists.iter().any(|l| l == name)).count()),
             })
         })
         .collect();
@@ -99,11 +102,12 @@ pub(crate) async fn list_lists(
 /// `GET /v1/zones/{zone}/lists/{list}?on=`: the entries in force on the date (default today).
 pub(crate) async fn list_entries(
     State(api): State<Shared>,
+    caller: Caller,
     PathParams((zone, list)): PathParams<(String, String)>,
     params: Params,
 ) -> Result<Response, ApiError> {
     let date = as_of(&api, &params)?;
-    let book = api.app.book();
+    let book = api.app.reference_book(&caller.principal)?;
     known_zone(&book, &zone)?;
     let (name, kind, description) = known_list(&list)?;
     let items = book.list_items(&zone, name, date);
@@ -119,16 +123,18 @@ pub(crate) async fn list_entries(
 }
 
 /// `POST /v1/zones/{zone}/lists/{list}` with `{"entries":[{"item","effective_from","active"?,"note"?}],
-/// "author"}`: appends the entries (201 `{"appended": n}`), or 422 listing every problem.
+/// }`: appends the entries, recorded as the caller's, (201 `{"appended": n}`), or 422 listing every problem.
 pub(crate) async fn append_entries(
     State(api): State<Shared>,
+    caller: Caller,
     PathParams((zone, list)): PathParams<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    api.app.authorize(&caller.principal, Action::ZoneListWrite, &Resource::Platform)?;
     known_zone(&api.app.book(), &zone)?;
     let (name, _, _) = known_list(&list)?;
-    let (entries, author) = parse_append(&zone, name, &body).map_err(|errors| ApiError::invalid(&errors))?;
-    let appended = match api.app.add_list_entries(entries, &author).await {
+    let entries = parse_append(&zone, name, &body).map_err(|errors| ApiError::invalid(&errors))?;
+    let appended = match api.app.add_list_entries(&caller.principal, entries).await {
         Ok(appended) => appended,
         Err(zonegate_app::AppError::Invalid(errors)) => return Err(ApiError::invalid(&under_entries(errors))),
         Err(error) => return Err(error.into()),
@@ -162,31 +168,16 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// Reads the append body, reporting every problem with its JSON path.
-fn parse_append(zone: &str, list: &str, body: &Value) -> Result<(Vec<ListEntry>, String), FieldErrors> {
+fn parse_append(zone: &str, list: &str, body: &Value) -> Result<Vec<ListEntry>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let Some(object) = body.as_object() else {
         errors.add("type", "", format!("the body must be a JSON object, not {}", kind(body)));
         return Err(errors);
     };
-    let author = match object.get("author") {
-        Some(Value::String(author))
-            if !author.trim().is_empty() && author.trim().chars().count() <= AUTHOR_LENGTH_MAX =>
-        {
-            author.trim().to_owned()
-        }
-        Some(Value::String(_)) => {
-            errors.add("author", "author", format!("an author of 1 to {AUTHOR_LENGTH_MAX} characters is required"));
-            String::new()
-        }
-        None | Some(Value::Null) => {
-            errors.add("required", "author", "`author` (who makes this change) is required");
-            String::new()
-        }
-        Some(other) => {
-            errors.add("type", "author", format!("`author` must be a string, not {}", kind(other)));
-            String::new()
-        }
-    };
+    for key in object.keys().filter(|key| *key != "entries") {
+        let hint = if key == "author" { ": the author of a change is the caller" } else { "" };
+        errors.add("unknown_field", key.as_str(), format!("`{key}` is not a field of an append{hint}"));
+    }
     let mut entries = Vec::new();
     match object.get("entries") {
         Some(Value::Array(list_entries)) if list_entries.is_empty() => {
@@ -213,7 +204,7 @@ fn parse_append(zone: &str, list: &str, body: &Value) -> Result<(Vec<ListEntry>,
         None | Some(Value::Null) => errors.add("required", "entries", "`entries` is required"),
         Some(other) => errors.add("type", "entries", format!("`entries` must be an array, not {}", kind(other))),
     }
-    errors.into_result((entries, author))
+    errors.into_result(entries)
 }
 
 fn parse_entry(

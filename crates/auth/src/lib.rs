@@ -1,0 +1,425 @@
+//! Who may do what on zonegate.
+//!
+//! A [`Principal`] is a user acting for a party with some roles. Every use case asks the [`Authorizer`]
+//! whether the principal may take an [`Action`] on a [`Resource`]; the answer comes from the Cedar policy
+//! set in `policies/zonegate.cedar` (validated against `policies/zonegate.cedarschema`), never from `if`s
+//! scattered over handlers. A decision names the `@id` of every policy that decided it.
+//!
+//! [`credentials`] holds the pieces of authentication that need no I/O: password hashing (Argon2id) and
+//! API-token and session-secret generation and hashing. Nothing here does I/O except drawing randomness
+//! from the operating system in [`credentials`].
+
+pub mod credentials;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer as CedarAuthorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+
+/// The Cedar policies, shipped with the binary.
+pub const POLICIES: &str = include_str!("../policies/zonegate.cedar");
+/// The Cedar schema the policies are validated against.
+pub const SCHEMA: &str = include_str!("../policies/zonegate.cedarschema");
+
+/// The kind of party a user acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartyKind {
+    /// A zone enterprise; its party id is its USCC.
+    Enterprise,
+    /// A customs office (`customs:<office>`).
+    Customs,
+    /// A Macao or mainland authority (`authority:<body>`).
+    Authority,
+    /// A bank (`bank:<code>`).
+    Bank,
+    /// The platform itself (local operator); never an account's kind.
+    Platform,
+}
+
+impl PartyKind {
+    pub const ALL: [PartyKind; 5] =
+        [PartyKind::Enterprise, PartyKind::Customs, PartyKind::Authority, PartyKind::Bank, PartyKind::Platform];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyKind::Enterprise => "enterprise",
+            PartyKind::Customs => "customs",
+            PartyKind::Authority => "authority",
+            PartyKind::Bank => "bank",
+            PartyKind::Platform => "platform",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PartyKind> {
+        PartyKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// The roles an account of this kind may hold.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            PartyKind::Enterprise => &[Role::Declarant, Role::EnterpriseAdmin],
+            PartyKind::Customs => &[Role::Officer, Role::RiskAnalyst, Role::Supervisor, Role::Auditor],
+            PartyKind::Authority => &[Role::Authority],
+            PartyKind::Bank => &[Role::Bank],
+            PartyKind::Platform => &[Role::Platform],
+        }
+    }
+
+    /// The kinds an account may have (all but the platform).
+    pub fn account_kinds() -> [PartyKind; 4] {
+        [PartyKind::Enterprise, PartyKind::Customs, PartyKind::Authority, PartyKind::Bank]
+    }
+}
+
+impl fmt::Display for PartyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role: what a user may do follows from their roles and their party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Submits and reads their enterprise's declarations.
+    Declarant,
+    /// Reads their enterprise's declarations and manages its accounts and tokens.
+    EnterpriseAdmin,
+    /// Reads everything, decides on declarations, registers enterprises.
+    Officer,
+    /// Reads everything (risk rules and the risk engine are theirs in a later release).
+    RiskAnalyst,
+    /// An officer who also administers zone lists, accounts and tokens, and reads the audit trail.
+    Supervisor,
+    /// Reads everything, verifies the chain, changes nothing.
+    Auditor,
+    /// A Macao or mainland authority: reads what is addressed to it.
+    Authority,
+    /// A bank: reads what is addressed to it.
+    Bank,
+    /// The local operator (CLI, seed): may do anything. Never given to an account.
+    Platform,
+}
+
+impl Role {
+    pub const ALL: [Role; 9] = [
+        Role::Declarant,
+        Role::EnterpriseAdmin,
+        Role::Officer,
+        Role::RiskAnalyst,
+        Role::Supervisor,
+        Role::Auditor,
+        Role::Authority,
+        Role::Bank,
+        Role::Platform,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Declarant => "declarant",
+            Role::EnterpriseAdmin => "enterprise_admin",
+            Role::Officer => "officer",
+            Role::RiskAnalyst => "risk_analyst",
+            Role::Supervisor => "supervisor",
+            Role::Auditor => "auditor",
+            Role::Authority => "authority",
+            Role::Bank => "bank",
+            Role::Platform => "platform",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who is asking: an authenticated user (or the local platform operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    /// The party id: a USCC, `customs:<office>`, `authority:<body>`, `bank:<code>`, or `platform`.
+    pub party: String,
+    pub party_kind: PartyKind,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    /// The local operator: the CLI on the host, the seed, the benchmarks. May do anything.
+    pub fn platform(name: &str) -> Principal {
+        Principal {
+            user_id: name.to_owned(),
+            party: "platform".to_owned(),
+            party_kind: PartyKind::Platform,
+            roles: vec![Role::Platform],
+        }
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the principal is customs staff or the platform (sees every party's records).
+    pub fn sees_all_parties(&self) -> bool {
+        matches!(self.party_kind, PartyKind::Customs | PartyKind::Platform)
+    }
+}
+
+/// Everything a principal may be allowed or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    DeclarationSubmit,
+    DeclarationRead,
+    DeclarationDecide,
+    DeclarationList,
+    StatsRead,
+    EnterpriseRead,
+    EnterpriseWrite,
+    EnterpriseList,
+    ZoneListRead,
+    ZoneListWrite,
+    TariffRead,
+    ChainVerify,
+    MetricsRead,
+    AccountRead,
+    AccountWrite,
+    TokenIssue,
+    TokenRead,
+    TokenRevoke,
+}
+
+impl Action {
+    pub const ALL: [Action; 18] = [
+        Action::DeclarationSubmit,
+        Action::DeclarationRead,
+        Action::DeclarationDecide,
+        Action::DeclarationList,
+        Action::StatsRead,
+        Action::EnterpriseRead,
+        Action::EnterpriseWrite,
+        Action::EnterpriseList,
+        Action::ZoneListRead,
+        Action::ZoneListWrite,
+        Action::TariffRead,
+        Action::ChainVerify,
+        Action::MetricsRead,
+        Action::AccountRead,
+        Action::AccountWrite,
+        Action::TokenIssue,
+        Action::TokenRead,
+        Action::TokenRevoke,
+    ];
+
+    /// The action's Cedar id, also used in error messages and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::DeclarationSubmit => "declaration.submit",
+            Action::DeclarationRead => "declaration.read",
+            Action::DeclarationDecide => "declaration.decide",
+            Action::DeclarationList => "declaration.list",
+            Action::StatsRead => "stats.read",
+            Action::EnterpriseRead => "enterprise.read",
+            Action::EnterpriseWrite => "enterprise.write",
+            Action::EnterpriseList => "enterprise.list",
+            Action::ZoneListRead => "zone_list.read",
+            Action::ZoneListWrite => "zone_list.write",
+            Action::TariffRead => "tariff.read",
+            Action::ChainVerify => "chain.verify",
+            Action::MetricsRead => "metrics.read",
+            Action::AccountRead => "account.read",
+            Action::AccountWrite => "account.write",
+            Action::TokenIssue => "token.issue",
+            Action::TokenRead => "token.read",
+            Action::TokenRevoke => "token.revoke",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an action is taken on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// A declaration, owned by its declarant's party, possibly addressed to authorities or banks.
+    Declaration { id: String, owner: String, addressees: Vec<String> },
+    /// A party: whose declarations are listed, which enterprise is read or written.
+    Party { id: String, kind: PartyKind },
+    /// The platform: reference data, the chain, metrics, every party's records at once.
+    Platform,
+    /// An account (for account and token management).
+    Account { user_id: String, party: String, party_kind: PartyKind },
+}
+
+/// The answer to one question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The `@id`s of the policies that decided (the permits that allowed, or the forbids that refused); empty
+    /// when nothing permitted the request.
+    pub policies: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the authorization policies are invalid: {0}")]
+    InvalidPolicies(String),
+    #[error("the authorization request could not be built: {0}")]
+    Request(String),
+}
+
+/// Evaluates the Cedar policy set. Build it once ([`Authorizer::standard`]) and share it.
+pub struct Authorizer {
+    policies: PolicySet,
+    schema: Schema,
+    cedar: CedarAuthorizer,
+}
+
+impl fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authorizer").finish_non_exhaustive()
+    }
+}
+
+fn type_name(name: &str) -> EntityTypeName {
+    // The names are constants of this file; a typo is caught by every test.
+    EntityTypeName::from_str(&format!("Zonegate::{name}")).unwrap_or_else(|e| panic!("entity type {name}: {e}"))
+}
+
+fn uid(kind: &str, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name(kind), EntityId::new(id))
+}
+
+fn string(value: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(value.to_owned())
+}
+
+fn party_entity(id: &str, kind: PartyKind) -> Result<Entity, AuthError> {
+    Entity::new(uid("Party", id), HashMap::from([("kind".to_owned(), string(kind.as_str()))]), HashSet::new())
+        .map_err(|e| AuthError::Request(e.to_string()))
+}
+
+impl Authorizer {
+    /// The shipped policies, validated against the shipped schema.
+    pub fn standard() -> Result<Authorizer, AuthError> {
+        Authorizer::from_sources(POLICIES, SCHEMA)
+    }
+
+    /// Policies and schema from text; policies that do not validate against the schema, or lack an `@id`,
+    /// are refused.
+    pub fn from_sources(policies: &str, schema: &str) -> Result<Authorizer, AuthError> {
+        let policies = PolicySet::from_str(policies).map_err(|e| AuthError::InvalidPolicies(e.to_string()))?;
+        let (schema, _warnings) =
+            Schema::from_cedarschema_str(schema).map_err(|e| AuthError::InvalidPolicies(e.to_string()))?;
+        let validation = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if !validation.validation_passed() {
+            let problems: Vec<String> = validation.validation_errors().map(|e| e.to_string()).collect();
+            return Err(AuthError::InvalidPolicies(problems.join("; ")));
+        }
+        if let Some(policy) = policies.policies().find(|p| p.annotation("id").is_none()) {
+            return Err(AuthError::InvalidPolicies(format!("policy {} has no @id", policy.id())));
+        }
+        Ok(Authorizer { policies, schema, cedar: CedarAuthorizer::new() })
+    }
+
+    /// Whether `who` may take `action` on `resource`, and which policies decided.
+    pub fn decide(&self, who: &Principal, action: Action, resource: &Resource) -> Result<Decision, AuthError> {
+        let mut entities = Vec::with_capacity(4);
+        let principal = uid("User", &who.user_id);
+        let mut parents: HashSet<EntityUid> = who.roles.iter().map(|role| uid("Role", role.as_str())).collect();
+        parents.insert(uid("Party", &who.party));
+        entities.push(
+            Entity::new(
+                principal.clone(),
+                HashMap::from([
+                    ("user_id".to_owned(), string(&who.user_id)),
+                    ("party".to_owned(), RestrictedExpression::new_entity_uid(uid("Party", &who.party))),
+                ]),
+                parents,
+            )
+            .map_err(|e| AuthError::Request(e.to_string()))?,
+        );
+        let mut parties: HashMap<String, PartyKind> = HashMap::from([(who.party.clone(), who.party_kind)]);
+        let resource_uid = match resource {
+            Resource::Declaration { id, owner, addressees } => {
+                let addressee_uids = addressees.iter().map(|a| RestrictedExpression::new_entity_uid(uid("Party", a)));
+                let attrs = HashMap::from([
+                    ("owner".to_owned(), RestrictedExpression::new_entity_uid(uid("Party", owner))),
+                    ("addressees".to_owned(), RestrictedExpression::new_set(addressee_uids)),
+                ]);
+                parties.entry(owner.clone()).or_insert(PartyKind::Enterprise);
+                for addressee in addressees {
+                    parties.entry(addressee.clone()).or_insert(PartyKind::Authority);
+                }
+                let resource = uid("Declaration", id);
+                entities.push(
+                    Entity::new(resource.clone(), attrs, HashSet::new())
+                        .map_err(|e| AuthError::Request(e.to_string()))?,
+                );
+                resource
+            }
+            Resource::Party { id, kind } => {
+                parties.insert(id.clone(), *kind);
+                uid("Party", id)
+            }
+            Resource::Platform => {
+                entities.push(Entity::new_no_attrs(uid("Platform", "zonegate"), HashSet::new()));
+                uid("Platform", "zonegate")
+            }
+            Resource::Account { user_id, party, party_kind } => {
+                parties.entry(party.clone()).or_insert(*party_kind);
+                let attrs = HashMap::from([
+                    ("party".to_owned(), RestrictedExpression::new_entity_uid(uid("Party", party))),
+                    ("holder".to_owned(), string(user_id)),
+                ]);
+                let resource = uid("Account", user_id);
+                entities.push(
+                    Entity::new(resource.clone(), attrs, HashSet::new())
+                        .map_err(|e| AuthError::Request(e.to_string()))?,
+                );
+                resource
+            }
+        };
+        for (id, kind) in &parties {
+            entities.push(party_entity(id, *kind)?);
+        }
+        for role in &who.roles {
+            entities.push(Entity::new_no_attrs(uid("Role", role.as_str()), HashSet::new()));
+        }
+        let entities =
+            Entities::from_entities(entities, Some(&self.schema)).map_err(|e| AuthError::Request(e.to_string()))?;
+        let action_uid = EntityUid::from_type_name_and_id(
+            EntityTypeName::from_str("Zonegate::Action").map_err(|e| AuthError::Request(e.to_string()))?,
+            EntityId::new(action.as_str()),
+        );
+        let request = Request::new(principal, action_uid, resource_uid, Context::empty(), Some(&self.schema))
+            .map_err(|e| AuthError::Request(e.to_string()))?;
+        let response = self.cedar.is_authorized(&request, &self.policies, &entities);
+        if let Some(error) = response.diagnostics().errors().next() {
+            return Err(AuthError::Request(error.to_string()));
+        }
+        let mut policies: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| self.policies.annotation(id, "id").map_or_else(|| id.to_string(), str::to_owned))
+            .collect();
+        policies.sort();
+        Ok(Decision { allowed: response.decision() == CedarDecision::Allow, policies })
+    }
+
+    /// The `@id`s of every shipped policy, in file order.
+    pub fn policy_ids(&self) -> Vec<String> {
+        self.policies.policies().filter_map(|p| p.annotation("id").map(str::to_owned)).collect()
+    }
+}

@@ -1,0 +1,244 @@
+//! `GET /console/declarations/{id}`: the declaration as recorded and its assessment: header, parties, items
+//! with treatment, customs value and taxes, every rule id with its explanation, waivers, totals, channel,
+//! and the declaration's events with a hash check of each.
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::{html, Markup};
+use serde_json::Value;
+use zonegate_domain::Party;
+
+use crate::console::access::Area;
+use crate::console::context::{Ctx, Session};
+use crate::console::errors;
+use crate::console::format::{amount, field, rate, time_text};
+use crate::console::glossary::{explain, label, Vocab};
+use crate::console::i18n::Msg;
+use crate::console::layout::{self, Page};
+use crate::console::pages::chain;
+use crate::extract::PathParams;
+use crate::Shared;
+
+fn list<'a>(value: &'a Value, name: &str) -> impl Iterator<Item = &'a str> {
+    value.get(name).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+}
+
+/// Rule ids with what they mean; an id the console does not know is shown alone.
+pub(crate) fn rules<'a>(ctx: &Ctx, ids: impl Iterator<Item = &'a str>) -> Markup {
+    html! {
+        ul class="rules" {
+            @for id in ids {
+                li {
+                    code { (id) }
+                    @if let Some(explanation) = explain(ctx.lang, id) { " " span { (explanation) } }
+                }
+            }
+        }
+    }
+}
+
+/// A `<dl>` of (label, value) rows.
+fn facts(rows: &[(Msg, Markup)], ctx: &Ctx) -> Markup {
+    html! {
+        dl class="facts" {
+            @for (term, value) in rows {
+                div { dt { (ctx.t(*term)) } dd { (value) } }
+            }
+        }
+    }
+}
+
+fn header(ctx: &Ctx, body: &Value, document: &Value, assessment: &Value) -> Markup {
+    let code = |value: &str| html! { span class="code" { (value) } };
+    let plain = |value: &str| html! { @if value.is_empty() { "—" } @else { (value) } };
+    let exchange_rate = match field(document, "exchange_rate") {
+        "" => html! { (ctx.t(Msg::RateFromTable)) },
+        given => plain(given),
+    };
+    let recorded_at = field(body, "recorded_at");
+    // The declaration's default, as the parser applies it.
+    let value_basis = Some(field(document, "value_basis")).filter(|basis| !basis.is_empty()).unwrap_or("CIF");
+    let rows = [
+        (Msg::Reference, plain(field(body, "reference"))),
+        (Msg::Zone, plain(&label(ctx.lang, Vocab::Zone, field(assessment, "zone")))),
+        (Msg::Flow, plain(&label(ctx.lang, Vocab::Flow, field(assessment, "flow")))),
+        (Msg::DeclaredOn, plain(field(assessment, "declared_on"))),
+        (Msg::Purpose, plain(&label(ctx.lang, Vocab::Purpose, field(document, "purpose")))),
+        (Msg::Currency, code(field(document, "currency"))),
+        (Msg::ExchangeRate, exchange_rate),
+        (Msg::ValueBasis, plain(&label(ctx.lang, Vocab::ValueBasis, value_basis))),
+        (Msg::Freight, plain(&amount(field(document, "freight")))),
+        (Msg::Insurance, plain(&amount(field(document, "insurance")))),
+        (Msg::RecordedAt, html! { time datetime=(recorded_at) { (time_text(recorded_at)) } }),
+        (Msg::DocumentHash, code(field(body, "document_sha256"))),
+    ];
+    facts(&rows, ctx)
+}
+
+/// A party of the declaration: its role, USCC and, when the user may read it, what the platform knows.
+struct PartyRow<'a> {
+    role: Msg,
+    uscc: &'a str,
+    known: Option<Party>,
+}
+
+fn parties(ctx: &Ctx, rows: &[PartyRow<'_>]) -> Markup {
+    html! {
+        table class="data" {
+            caption class="visually-hidden" { (ctx.t(Msg::Parties)) }
+            thead {
+                tr {
+                    th scope="col" { (ctx.t(Msg::PartyRole)) }
+                    th scope="col" { (ctx.t(Msg::Uscc)) }
+                    th scope="col" { (ctx.t(Msg::Name)) }
+                    th scope="col" { (ctx.t(Msg::CreditClass)) }
+                    th scope="col" { (ctx.t(Msg::ZoneRegistered)) }
+                }
+            }
+            tbody {
+                @for row in rows {
+                    tr {
+                        th scope="row" { (ctx.t(row.role)) }
+                        td class="code" { (row.uscc) }
+                        @if let Some(party) = &row.known {
+                            td { (party.name) }
+                            td { (label(ctx.lang, Vocab::CreditClass, party.credit_class.as_str())) }
+                            td { (ctx.t(if party.zone_registered { Msg::Yes } else { Msg::No })) }
+                        } @else {
+                            td colspan="3" class="unknown" { (ctx.t(Msg::PartyNotShown)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn items(ctx: &Ctx, document: &Value, assessment: &Value) -> Markup {
+    let currency = field(document, "currency");
+    let declared = document.get("items").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let assessed = assessment.get("items").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    html! {
+        div class="table-scroll" {
+            table class="data" {
+                caption class="visually-hidden" { (ctx.t(Msg::Items)) }
+                thead {
+                    tr {
+                        th scope="col" { (ctx.t(Msg::Line)) }
+                        th scope="col" { (ctx.t(Msg::Hs)) }
+                        th scope="col" { (ctx.t(Msg::Description)) }
+                        th scope="col" class="num" { (ctx.t(Msg::Quantity)) }
+                        th scope="col" class="num" { (ctx.t(Msg::Value)) " (" (currency) ")" }
+                        th scope="col" { (ctx.t(Msg::Origin)) }
+                        th scope="col" { (ctx.t(Msg::Treatment)) }
+                        th scope="col" class="num" { (ctx.t(Msg::CustomsValueCny)) }
+                        th scope="col" class="num" { (ctx.t(Msg::DutyCny)) }
+                        th scope="col" class="num" { (ctx.t(Msg::ConsumptionTaxCny)) }
+                        th scope="col" class="num" { (ctx.t(Msg::VatCny)) }
+                    }
+                }
+                tbody {
+                    @for (index, item) in assessed.iter().enumerate() {
+                        @let declared = declared.get(index).unwrap_or(&Value::Null);
+                        tr {
+                            th scope="row" { (item["line"].as_u64().unwrap_or(index as u64 + 1)) }
+                            td class="code" { (field(item, "hs")) }
+                            td { (field(declared, "description")) }
+                            td class="num" { (field(declared, "quantity")) " " span class="code" { (field(declared, "unit")) } }
+                            td class="num" { (amount(field(declared, "value"))) }
+                            td class="code" { (field(declared, "origin")) }
+                            td { (label(ctx.lang, Vocab::Treatment, field(item, "treatment"))) }
+                            td class="num" { (amount(field(item, "customs_value_cny"))) }
+                            (tax_cell(item, "duty_cny", "duty_rate"))
+                            (tax_cell(item, "consumption_tax_cny", "consumption_tax_rate"))
+                            (tax_cell(item, "vat_cny", "vat_rate"))
+                        }
+                    }
+                }
+            }
+        }
+        @for (index, item) in assessed.iter().enumerate() {
+            section class="item-rules" aria-labelledby={ "rules-" (index) } {
+                h3 id={ "rules-" (index) } {
+                    (ctx.t(Msg::Line)) " " (item["line"].as_u64().unwrap_or(index as u64 + 1)) " · " (field(item, "hs"))
+                }
+                (rules(ctx, list(item, "basis")))
+                details {
+                    summary { (ctx.t(Msg::Trace)) }
+                    ol class="trace" lang="en" { @for step in list(item, "trace") { li { (step) } } }
+                }
+            }
+        }
+    }
+}
+
+fn tax_cell(item: &Value, amount_field: &str, rate_field: &str) -> Markup {
+    html! {
+        td class="num" {
+            (amount(field(item, amount_field)))
+            br;
+            span class="rate" { (rate(field(item, rate_field))) }
+        }
+    }
+}
+
+fn totals(ctx: &Ctx, assessment: &Value) -> Markup {
+    let totals = assessment.get("totals").unwrap_or(&Value::Null);
+    let row = |msg: Msg, name: &str| (msg, html! { span class="num" { (amount(field(totals, name))) } });
+    let rows = [
+        row(Msg::DutyCny, "duty_cny"),
+        row(Msg::ConsumptionTaxCny, "consumption_tax_cny"),
+        row(Msg::VatCny, "vat_cny"),
+        row(Msg::PayableCny, "payable_cny"),
+    ];
+    let waived: Vec<&str> = list(assessment, "waived").collect();
+    let reasons: Vec<&str> = list(assessment, "reasons").collect();
+    html! {
+        (facts(&rows, ctx))
+        h3 { (ctx.t(Msg::Waivers)) }
+        @if waived.is_empty() { p { (ctx.t(Msg::NoWaivers)) } } @else { (rules(ctx, waived.into_iter())) }
+        h3 { (ctx.t(Msg::Channel)) }
+        p class="channel" { strong { (label(ctx.lang, Vocab::Channel, field(assessment, "channel"))) } }
+        @if !reasons.is_empty() { (rules(ctx, reasons.into_iter())) }
+    }
+}
+
+/// `GET /console/declarations/{id}`.
+pub(crate) async fn show(State(api): State<Shared>, session: Session, PathParams(id): PathParams<String>) -> Response {
+    let ctx = &session.ctx;
+    let Ok(id) = id.parse::<i64>() else { return errors::not_found(ctx) };
+    let who = session.principal();
+    let body = match api.app.get_declaration(who, id).await {
+        Ok(body) => body,
+        Err(error) => return errors::app(ctx, error),
+    };
+    let events = match api.app.declaration_events(who, id).await {
+        Ok(events) => chain::checked(&api, events).await,
+        Err(error) => return errors::app(ctx, error),
+    };
+    let document = body.get("declaration").unwrap_or(&Value::Null);
+    let assessment = body.get("assessment").unwrap_or(&Value::Null);
+    // The importer defaults to the declarant. Party details show to those who may read the enterprise.
+    let declarant = field(document, "declarant");
+    let importer = Some(field(document, "importer")).filter(|uscc| !uscc.is_empty()).unwrap_or(declarant);
+    let party_rows = [(Msg::Declarant, declarant), (Msg::Importer, importer)].map(|(role, uscc)| PartyRow {
+        role,
+        uscc,
+        known: api.app.get_party(who, uscc).ok(),
+    });
+    let markup = html! {
+        (header(ctx, &body, document, assessment))
+        section aria-labelledby="parties" { h2 id="parties" { (ctx.t(Msg::Parties)) } (parties(ctx, &party_rows)) }
+        section aria-labelledby="items" { h2 id="items" { (ctx.t(Msg::Items)) } (items(ctx, document, assessment)) }
+        section aria-labelledby="totals" { h2 id="totals" { (ctx.t(Msg::Totals)) } (totals(ctx, assessment)) }
+        section aria-labelledby="history" {
+            h2 id="history" { (ctx.t(Msg::History)) }
+            (chain::history(ctx, &events))
+            @if ctx.may(Area::Chain) {
+                p { a class="button" href="/console/chain" { (ctx.t(Msg::VerifyChain)) } }
+            }
+        }
+    };
+    let title = format!("{} {}", ctx.t(Msg::DeclarationTitle), field(&body, "reference"));
+    layout::respond(ctx, &Page::new(&title).area(Area::Declarations), markup)
+}
