@@ -15,6 +15,12 @@
     return fen / 100;
   }
 
+  // The day axis names days as MM-DD (the range, with its year, is in the form above the charts); tooltips
+  // keep the full date.
+  var dayAxis = {
+    ticks: { maxRotation: 0, autoSkipPadding: 12, callback: function (value) { return this.getLabelForValue(value).slice(5); } }
+  };
+
   function drawCharts() {
     var island = document.getElementById('monitor-data');
     if (!island || typeof window.Chart === 'undefined') {
@@ -33,7 +39,10 @@
           })
         },
         options: Object.assign({}, common, {
-          scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } }
+          scales: {
+            x: Object.assign({ stacked: true }, dayAxis),
+            y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }
+          }
         })
       });
     }
@@ -60,7 +69,7 @@
           ]
         },
         options: Object.assign({}, common, {
-          scales: { y: { beginAtZero: true, title: { display: true, text: data.text.cny } } }
+          scales: { x: dayAxis, y: { beginAtZero: true, title: { display: true, text: data.text.cny } } }
         })
       });
     }
@@ -112,6 +121,9 @@
       }
     });
     copy.querySelectorAll('details').forEach(function (details) { details.open = false; });
+    // Only the first item is required: a row left blank is dropped.
+    copy.querySelectorAll('abbr.required').forEach(function (element) { element.remove(); });
+    copy.querySelectorAll('[required]').forEach(function (element) { element.removeAttribute('required'); });
     renumber(copy, from, from + 1);
     last.parentNode.insertBefore(copy, last.nextSibling);
     var first = copy.querySelector('input');

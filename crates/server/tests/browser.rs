@@ -3,9 +3,11 @@
 //!
 //! One test walks what people do: an enterprise declarant logs in, switches to English, submits a
 //! declaration and reads its assessment, sees an inline error on a bad one, is refused another enterprise's
-//! declaration; then a customs officer opens the monitor, whose charts Chart.js must actually draw, and reads
-//! the declaration in Chinese. A screenshot of every step is saved to `target/browser-artifacts/NN-step.png`,
-//! next to chromedriver's log.
+//! declaration; then a customs officer opens the monitor, whose charts Chart.js must actually draw, reads a
+//! taxed declaration in a wide and a narrow window and the first one in Chinese; last, an auditor checks the
+//! chain. Along the way it checks the layout people notice: a header on one row, tables that fit, dates as
+//! the hints say. A screenshot of every step is saved to `target/browser-artifacts/NN-step.png`, next to
+//! chromedriver's log.
 //!
 //! Skipped, saying why, when chromedriver is missing (`/usr/bin/chromedriver`, or the path in
 //! `ZONEGATE_CHROMEDRIVER`; the browser is `/usr/bin/chromium` or `ZONEGATE_CHROMIUM`), unless
@@ -37,6 +39,8 @@ const WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
 /// The browser window (CSS pixels); screenshots grow it to the page's height.
 const WINDOW: (u32, u32) = (1366, 900);
+/// The width of a narrow window (a tablet held upright).
+const NARROW: u32 = 800;
 
 /// The demo's exempt importer, whose declarant `hq.declarant` is.
 const HQ: &str = "91440400MA4UJ0J57H";
@@ -314,15 +318,52 @@ impl Browser {
         Ok(())
     }
 
-    /// Saves a screenshot of the whole page as `NN-name.png`: the window grows to the page's height (plus
-    /// what the window itself takes), the page is scrolled to its top, and the window shrinks back after.
+    /// Checks what a script (a function body) returns: `true`, or else a description of the problem.
+    async fn check(&self, script: &str) -> TestResult {
+        match self.client.execute(script, vec![]).await? {
+            Value::Bool(true) => Ok(()),
+            problem => Err(format!("on {}: {problem}", self.describe_page().await).into()),
+        }
+    }
+
+    /// Checks that the header holds the brand, the navigation, the user and the language switch on one row.
+    async fn header_is_one_row(&self) -> TestResult {
+        self.check(
+            "var brand = document.querySelector('.brand').getBoundingClientRect(), \
+                 lang = document.querySelector('.lang-switch').getBoundingClientRect(); \
+             return (lang.top < brand.bottom && brand.top < lang.bottom) || \
+               ('the header wraps: the brand at ' + brand.top + ', the language switch at ' + lang.top);",
+        )
+        .await
+    }
+
+    /// Checks that the element `css` shows all its content without scrolling sideways.
+    async fn fits(&self, css: &str) -> TestResult {
+        let script = format!(
+            "var e = document.querySelector({css}); \
+             return !!e && e.scrollWidth <= e.clientWidth || \
+               ({css} + ' scrolls sideways: ' + (e ? e.scrollWidth + ' px in ' + e.clientWidth : 'missing'));",
+            css = json!(css)
+        );
+        self.check(&script).await
+    }
+
+    /// Saves a screenshot of the whole page as `NN-name.png`, in the usual window.
     async fn screenshot(&mut self, name: &str) -> TestResult<PathBuf> {
+        self.screenshot_at(name, WINDOW.0).await
+    }
+
+    /// Saves a screenshot of the whole page as `NN-name.png` in a window `width` pixels wide: the window grows
+    /// to the page's height (plus what the window itself takes), the page is scrolled to its top, and the
+    /// window returns to its usual size after.
+    async fn screenshot_at(&mut self, name: &str, width: u32) -> TestResult<PathBuf> {
         self.shots += 1;
+        self.client.set_window_size(width, WINDOW.1).await?;
         let measure = "window.scrollTo(0, 0); \
              return [document.documentElement.scrollHeight, Math.max(0, window.outerHeight - window.innerHeight)];";
         let sizes: Vec<u64> = serde_json::from_value(self.client.execute(measure, vec![]).await?)?;
         let wanted = sizes.iter().sum::<u64>().clamp(u64::from(WINDOW.1), 8000);
-        self.client.set_window_size(WINDOW.0, u32::try_from(wanted).unwrap_or(WINDOW.1)).await?;
+        self.client.set_window_size(width, u32::try_from(wanted).unwrap_or(WINDOW.1)).await?;
         let png = self.client.screenshot().await;
         self.client.set_window_size(WINDOW.0, WINDOW.1).await?;
         let path = self.artifacts.join(format!("{:02}-{name}.png", self.shots));
@@ -439,7 +480,8 @@ async fn steps(browser: &mut Browser, platform: &Platform) -> TestResult {
     step("c. inline error", a_bad_hs_code_is_shown_next_to_its_field(browser)).await?;
     step("d. another enterprise", another_enterprises_declaration_is_refused(browser, platform, id)).await?;
     step("e. monitor", the_officer_sees_the_charts_drawn(browser, platform)).await?;
-    step("f. in Chinese", the_officer_reads_the_declaration_in_chinese(browser, id)).await?;
+    step("f. in Chinese", the_officer_reads_the_declaration_in_chinese(browser, platform, id)).await?;
+    step("g. auditor", the_auditor_verifies_the_chain(browser)).await?;
     Ok(())
 }
 
@@ -489,6 +531,10 @@ async fn log_in_after_switching_to_english(browser: &mut Browser) -> TestResult 
     browser.until_lang("en").await?;
     browser.until_title("Declarations").await?;
     ensure(browser.text().await?.contains("No declaration matches."), || "the new user's list is not empty".into())?;
+    // The header names the user's enterprise by its registered name, and keeps to one row.
+    let party = browser.text_of("header .user-party").await?;
+    ensure(party == "Hengqin Demo Trading Co.", || format!("the header names the party `{party}`"))?;
+    browser.header_is_one_row().await?;
     browser.screenshot("declarations-empty").await?;
     Ok(())
 }
@@ -529,6 +575,33 @@ async fn submit_a_declaration_and_read_its_assessment(browser: &mut Browser, pla
     ensure(date.as_deref() == Some("2026-03-06"), || {
         format!("the declaration date should default to today: {date:?}")
     })?;
+    // The date shows as the hint says (not in the browser's locale), only the first item is marked required,
+    // and the six fields of an item share one row.
+    browser
+        .check(
+            "var date = document.getElementById('f-declared_on'), \
+                 hint = document.getElementById(date.getAttribute('aria-describedby')), \
+                 marked = Array.from(document.querySelectorAll('.item')).map(function (row) { \
+                   return row.querySelectorAll('abbr.required').length; }), \
+                 tops = Array.from(document.querySelector('.item .grid.six').querySelectorAll(':scope > .field > input')) \
+                   .map(function (input) { return input.getBoundingClientRect().top; }); \
+             return (date.type === 'text' && hint.textContent.indexOf('YYYY-MM-DD') >= 0 && \
+                     marked[0] === 4 && marked[1] === 0 && marked[2] === 0 && \
+                     tops.length === 6 && tops.every(function (top) { return top === tops[0]; })) || \
+               JSON.stringify({ type: date.type, hint: hint.textContent, marked: marked, tops: tops });",
+        )
+        .await?;
+    // "Add item" adds a fourth row in place, renumbered and, like the other rows after the first, not required.
+    browser.click("[data-add-item]").await?;
+    browser
+        .check(
+            "var rows = document.querySelectorAll('.item'), last = rows[rows.length - 1]; \
+             return (rows.length === 4 && !!last.querySelector('#f-items-3-hs') && \
+                     !last.querySelector('abbr.required, [required]') && \
+                     document.activeElement === last.querySelector('input')) || \
+               ('after adding a row: ' + rows.length + ' rows, the last one ' + last.innerHTML.slice(0, 300));",
+        )
+        .await?;
     fill_laptops(browser, "HQ-BROWSER-001", "84713000").await?;
     browser.screenshot("form-filled").await?;
 
@@ -585,6 +658,10 @@ async fn submit_a_declaration_and_read_its_assessment(browser: &mut Browser, pla
     })?;
     let text = browser.text().await?;
     ensure(text.contains("Release"), || "the channel is not shown".into())?;
+    // Money has two decimals, and the eleven columns of the items fit the window.
+    let freight = browser.text_of("dl.facts div:nth-child(9) dd").await?;
+    ensure(freight == "0.00", || format!("the freight reads `{freight}`"))?;
+    browser.fits("section[aria-labelledby=items] .table-scroll").await?;
     browser.screenshot("declaration-detail").await?;
     Ok(id)
 }
@@ -600,6 +677,8 @@ async fn a_bad_hs_code_is_shown_next_to_its_field(browser: &mut Browser) -> Test
     ensure(browser.path().await? == "/console/declarations/new", || "a refused form should come back".into())?;
     let inline = browser.text_of("#e-f-items-0-hs").await?;
     ensure(inline.contains("99999999"), || format!("the error next to the HS code reads `{inline}`"))?;
+    let quoted = browser.text_of("#e-f-items-0-hs code").await?;
+    ensure(quoted == "99999999" && !inline.contains('`'), || format!("the HS code is not set as code: `{inline}`"))?;
     let layout: Value = browser
         .client
         .execute(
@@ -684,6 +763,9 @@ async fn the_officer_sees_the_charts_drawn(browser: &mut Browser, platform: &Pla
     log_in(browser, "officer").await?;
     browser.until_path("the officer lands on the monitor", |path| path == "/console/monitor").await?;
     browser.until_title("Monitoring centre").await?;
+    let party = browser.text_of("header .user-party").await?;
+    ensure(party == "Hengqin Customs", || format!("the header names the customs office `{party}`"))?;
+    browser.header_is_one_row().await?;
     let drawn = browser
         .until(
             "Chart.js drew the three charts",
@@ -747,12 +829,31 @@ async fn the_officer_sees_the_charts_drawn(browser: &mut Browser, platform: &Pla
     ensure(text.contains("HQ-BROWSER-001") && text.contains("SL-BROWSER-1"), || {
         format!("customs should see every enterprise's declarations: {text}")
     })?;
+    ensure(text.contains("Hengqin Demo Trading Co.") && text.contains("Hengqin Demo Retail Shop"), || {
+        format!("the declarants are not named: {text}")
+    })?;
     browser.screenshot("officer-declarations").await?;
     Ok(())
 }
 
-/// f. The officer switches back to Chinese on the declaration: the treatment and the page are in Chinese.
-async fn the_officer_reads_the_declaration_in_chinese(browser: &mut Browser, id: i64) -> TestResult {
+/// f. The officer reads the shop's declaration, with consumption tax, in English: its items fit the window,
+/// and on a narrow screen they scroll in their own box, not the page. Then the officer switches back to
+/// Chinese on the declaration: the treatment and the page are in Chinese.
+async fn the_officer_reads_the_declaration_in_chinese(
+    browser: &mut Browser,
+    platform: &Platform,
+    id: i64,
+) -> TestResult {
+    browser.open(&format!("/console/declarations/{}", platform.foreign_id)).await?;
+    browser.until_title("Declaration SL-BROWSER-1").await?;
+    browser.fits("section[aria-labelledby=items] .table-scroll").await?;
+    browser.screenshot("declaration-taxed").await?;
+    browser.client.set_window_size(NARROW, WINDOW.1).await?;
+    let page = browser.fits("html").await;
+    browser.client.set_window_size(WINDOW.0, WINDOW.1).await?;
+    page?;
+    browser.screenshot_at("declaration-narrow", NARROW).await?;
+
     browser.open(&format!("/console/declarations/{id}")).await?;
     browser.until_title("Declaration HQ-BROWSER-001").await?;
     browser.click("nav.lang-switch a[hreflang=zh-Hans]").await?;
@@ -765,5 +866,21 @@ async fn the_officer_reads_the_declaration_in_chinese(browser: &mut Browser, id:
     browser.until_lang("zh-Hans").await?;
     browser.until("the charts are drawn", "return window.Chart && Object.keys(Chart.instances).length === 3").await?;
     browser.screenshot("monitor-zh").await?;
+    Ok(())
+}
+
+/// g. The auditor, whose navigation is the longest, logs in: the header still keeps to one row; the full
+/// chain check passes.
+async fn the_auditor_verifies_the_chain(browser: &mut Browser) -> TestResult {
+    browser.click("form[action='/console/logout'] button[type=submit]").await?;
+    browser.until_path("logging out leads to the login page", |path| path.starts_with("/console/login")).await?;
+    browser.open("/console/chain?lang=en").await?;
+    browser.until_path("the chain asks to log in", |path| path.starts_with("/console/login?next=")).await?;
+    log_in(browser, "auditor").await?;
+    browser.until_title("Chain verification").await?;
+    browser.header_is_one_row().await?;
+    let result = browser.text_of("p.result").await?;
+    ensure(result.contains("intact"), || format!("the chain check reads `{result}`"))?;
+    browser.screenshot("chain").await?;
     Ok(())
 }

@@ -490,3 +490,67 @@ async fn assets_are_bundled_with_their_content_types_and_cached_by_content_hash(
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     unknown.assert_contains("未找到");
 }
+
+#[tokio::test]
+async fn pages_name_parties_for_people_and_write_values_as_the_api_does() {
+    let console = Console::new().await;
+    let own = console.declare(HQ, "HQ-NAMES-1").await;
+    console.declare(SHOP, "SHOP-NAMES-2").await;
+
+    // The header names the customs office and an enterprise by name, not by party id.
+    let officer = console.login("officer").await;
+    let list = console.get("/console/declarations", Some(&officer)).await;
+    list.assert_contains("<span class=\"user-party\" title=\"customs:hengqin\">横琴海关</span>");
+    let english = console.get("/console/declarations?lang=en", Some(&officer)).await;
+    english.assert_contains(">Hengqin Customs</span>");
+    // The declarants are named above their USCC.
+    for (name, uscc) in [("Hengqin Demo Trading Co.", HQ), ("Hengqin Demo Retail Shop", SHOP)] {
+        list.assert_contains(&format!(
+            "<span class=\"party-name\">{name}</span><span class=\"code party-id\">{uscc}</span>"
+        ));
+    }
+    // Dates are typed as the API writes them, whatever the browser's locale.
+    list.assert_contains("name=\"declared_from\" type=\"text\"");
+    list.assert_contains("pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\"");
+    list.assert_lacks("type=\"date\"");
+
+    // Money has two decimals and separators; the three taxes share one heading.
+    let detail = console.get(&format!("/console/declarations/{own}?lang=en"), Some(&officer)).await;
+    detail.assert_contains("<td class=\"num\">8,000.00</td>");
+    detail.assert_contains("<th scope=\"colgroup\" colspan=\"3\" class=\"taxes\">Taxes (CNY)</th>");
+    detail.assert_contains("Value (CNY)");
+
+    let declarant = console.login("hq.declarant").await;
+    let own_list = console.get("/console/declarations", Some(&declarant)).await;
+    own_list.assert_contains("<span class=\"user-party\" title=\"91440400MA4UJ0J57H\">Hengqin Demo Trading Co.</span>");
+    own_list.assert_contains("<span class=\"party-name\">Hengqin Demo Trading Co.</span>");
+
+    // Only the first item row is marked required: blank rows are dropped.
+    let form = console.get("/console/declarations/new?lang=en", Some(&declarant)).await;
+    form.assert_contains("<label for=\"f-items-0-hs\">HS code <abbr class=\"required\"");
+    form.assert_contains("<label for=\"f-items-1-hs\">HS code</label>");
+    form.assert_contains("Fill in at least one item.");
+
+    // A value the API quotes in backticks is shown as code.
+    let fields = [
+        ("_csrf", declarant.csrf.as_str()),
+        ("action", "submit"),
+        ("reference", "HQ-NAMES-3"),
+        ("zone", "hengqin"),
+        ("flow", "first_line_in"),
+        ("declared_on", "2026-03-02"),
+        ("declarant", HQ),
+        ("purpose", "own_use"),
+        ("currency", "CNY"),
+        ("exchange_rate", "1"),
+        ("value_basis", "CIF"),
+        ("items[0].hs", "99999999"),
+        ("items[0].quantity", "2"),
+        ("items[0].unit", "C62"),
+        ("items[0].value", "100.00"),
+    ];
+    let refused = console.post("/console/declarations/new?lang=en", Some(&declarant), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    refused.assert_contains("tariff line <code>99999999</code>");
+    refused.assert_lacks("`99999999`");
+}

@@ -5,7 +5,8 @@
 //! refused.
 
 use zonegate_app::App;
-use zonegate_auth::{Action, Principal, Resource};
+use zonegate_auth::{Action, PartyKind, Principal, Resource};
+use zonegate_domain::Party;
 
 /// A part of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +53,21 @@ pub(crate) fn areas(app: &App, who: &Principal) -> Vec<Area> {
         .collect()
 }
 
+/// The record of an enterprise, if `who` may read it (asked first, so that a name the page merely leaves out
+/// is not logged as a refusal).
+pub(crate) fn readable_party(app: &App, who: &Principal, uscc: &str) -> Option<Party> {
+    let resource = Resource::Party { id: uscc.to_owned(), kind: PartyKind::Enterprise };
+    if app.allows(who, Action::EnterpriseRead, &resource) {
+        app.get_party(who, uscc).ok()
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zonegate_auth::{Authorizer, PartyKind, Role};
+    use zonegate_auth::{Authorizer, Role};
 
     fn user(kind: PartyKind, role: Role) -> Principal {
         let party = if kind == PartyKind::Enterprise { "91440400MA4UJ0J57H" } else { "customs:hengqin" };

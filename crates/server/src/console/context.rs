@@ -4,10 +4,11 @@
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use zonegate_auth::Principal;
+use zonegate_auth::{PartyKind, Principal};
 
 use super::access::{self, Area};
 use super::format::href;
+use super::glossary;
 use super::i18n::{Lang, Msg};
 use crate::auth::{Caller, ConsoleCaller};
 use crate::Shared;
@@ -17,6 +18,9 @@ pub(crate) struct Ctx {
     pub(crate) lang: Lang,
     /// The logged-in user; `None` on the login page and on pages served to visitors.
     pub(crate) user: Option<Principal>,
+    /// How the header names the user's party: the registered name of their enterprise, the name of their
+    /// office (`customs:hengqin` → 横琴海关), or their party id.
+    pub(crate) party_name: Option<String>,
     /// The token every POST form of this session must carry as `_csrf`.
     pub(crate) csrf: Option<String>,
     pub(crate) path: String,
@@ -34,6 +38,7 @@ impl Ctx {
         Ctx {
             lang: Lang::detect(parts),
             user: caller.map(|caller| caller.principal.clone()),
+            party_name: None,
             csrf: caller.and_then(|caller| caller.csrf.clone()),
             path: parts.uri.path().to_owned(),
             query,
@@ -86,7 +91,13 @@ impl FromRequestParts<Shared> for Session {
         let ConsoleCaller(caller) =
             ConsoleCaller::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         let mut ctx = Ctx::from_parts(parts, Some(&caller));
-        ctx.areas = access::areas(&state.app, &caller.principal);
+        let who = &caller.principal;
+        ctx.areas = access::areas(&state.app, who);
+        let enterprise = (who.party_kind == PartyKind::Enterprise)
+            .then(|| access::readable_party(&state.app, who, &who.party))
+            .flatten()
+            .map(|party| party.name);
+        ctx.party_name = Some(enterprise.unwrap_or_else(|| glossary::party_name(ctx.lang, &who.party).into_owned()));
         Ok(Session { ctx, caller })
     }
 }

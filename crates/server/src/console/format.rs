@@ -1,7 +1,8 @@
-//! How values are written on the pages: amounts with thousands separators, times in China Standard Time,
-//! durations in milliseconds, and links with query strings.
+//! How values are written on the pages: amounts with thousands separators, money with two decimals, times
+//! in China Standard Time, durations in milliseconds, the API's messages, and links with query strings.
 
 use chrono::{DateTime, FixedOffset, Offset, Utc};
+use maud::{html, Markup};
 use serde_json::Value;
 
 /// A string field of a JSON object; `""` when absent or not a string.
@@ -37,6 +38,21 @@ pub(crate) fn amount(text: &str) -> String {
     out
 }
 
+/// A sum of money (`"0"`, `"1234.5"`) with thousands separators and at least two decimals; decimals beyond
+/// the second are kept as recorded, never rounded away. Other text is returned as is.
+pub(crate) fn money(text: &str) -> String {
+    let decimals = text.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let numeric =
+        unsigned.bytes().any(|b| b.is_ascii_digit()) && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    match decimals {
+        _ if !numeric => text.to_owned(),
+        0 => amount(&format!("{text}.00")),
+        1 => amount(&format!("{text}0")),
+        _ => amount(text),
+    }
+}
+
 /// An amount in fen as yuan with two decimals and thousands separators.
 pub(crate) fn fen(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -59,11 +75,13 @@ pub(crate) fn time_text(text: &str) -> String {
     DateTime::parse_from_rfc3339(text).map(|at| time(at.with_timezone(&Utc))).unwrap_or_else(|_| text.to_owned())
 }
 
-/// A rate as the assessment writes it (`10`, `2.00/LTR`, `20+1.00/LTR`) with its units: `20 % + 1.00 CNY/LTR`.
-pub(crate) fn rate(text: &str) -> String {
+/// A rate as the assessment writes it (`10`, `2.00/LTR`, `20+1.00/LTR`) with its units, the currency named
+/// `yuan` (`CNY`, `元`): `20 % + 1.00 CNY/LTR`. Each part keeps its unit (no-break spaces), so that a line
+/// breaks only between the parts.
+pub(crate) fn rate(text: &str, yuan: &str) -> String {
     let part = |part: &str| match part.split_once('/') {
-        Some((amount, per)) => format!("{amount} CNY/{per}"),
-        None => format!("{part} %"),
+        Some((amount, per)) => format!("{amount}\u{a0}{yuan}/{per}"),
+        None => format!("{part}\u{a0}%"),
     };
     text.split('+').map(part).collect::<Vec<_>>().join(" + ")
 }
@@ -74,6 +92,23 @@ pub(crate) fn millis(us: i64) -> String {
     let abs = us.unsigned_abs();
     let text = format!("{sign}{}.{:03}", abs / 1000, abs % 1000);
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// A message of the API as shown: the values it quotes in backticks (`` tariff line `99999999` ``) as
+/// `<code>`. An unpaired backtick is kept as it is.
+pub(crate) fn message(text: &str) -> Markup {
+    let parts: Vec<&str> = text.split('`').collect();
+    let paired = parts.len() % 2 == 1;
+    html! {
+        @for (index, part) in parts.iter().enumerate() {
+            @if index % 2 == 1 && paired {
+                code { (part) }
+            } @else {
+                @if index > 0 && !paired { "`" }
+                (part)
+            }
+        }
+    }
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters stay).
@@ -115,6 +150,21 @@ mod tests {
         assert_eq!(amount("n/a"), "n/a");
         assert_eq!(fen(3_282_706), "32,827.06");
         assert_eq!(fen(-5), "-0.05");
+        assert_eq!(money("0"), "0.00");
+        assert_eq!(money("1234.5"), "1,234.50");
+        assert_eq!(money("-160000.00"), "-160,000.00");
+        assert_eq!(money("0.125"), "0.125");
+        assert_eq!(money(""), "");
+        assert_eq!(money("n/a"), "n/a");
+    }
+
+    #[test]
+    fn quoted_values_become_code() {
+        let shown = |text: &str| message(text).into_string();
+        assert_eq!(shown("tariff line `99999999` is unknown"), "tariff line <code>99999999</code> is unknown");
+        assert_eq!(shown("`a` and `<b>`"), "<code>a</code> and <code>&lt;b&gt;</code>");
+        assert_eq!(shown("no quotes"), "no quotes");
+        assert_eq!(shown("one ` only"), "one ` only");
     }
 
     #[test]
@@ -125,8 +175,9 @@ mod tests {
 
     #[test]
     fn durations_and_links() {
-        assert_eq!(rate("20+1.00/LTR"), "20 % + 1.00 CNY/LTR");
-        assert_eq!(rate("13"), "13 %");
+        assert_eq!(rate("20+1.00/LTR", "CNY"), "20\u{a0}% + 1.00\u{a0}CNY/LTR");
+        assert_eq!(rate("2.00/LTR", "元"), "2.00\u{a0}元/LTR");
+        assert_eq!(rate("13", "CNY"), "13\u{a0}%");
         assert_eq!(millis(1_234), "1.234");
         assert_eq!(millis(2_000), "2");
         assert_eq!(millis(1_500), "1.5");

@@ -11,6 +11,7 @@ use maud::{html, Markup};
 use zonegate_domain::{FieldError, FieldErrors};
 
 use super::context::Ctx;
+use super::format::message;
 use super::glossary;
 use super::i18n::{Lang, Msg};
 use crate::error::ApiError;
@@ -149,9 +150,9 @@ impl Problem {
 
     fn render(&self) -> Markup {
         html! {
-            (self.text)
+            (message(&self.text))
             @if let Some(detail) = &self.detail {
-                " " span class="detail" lang="en" { "(" (detail) ")" }
+                " " span class="detail" lang="en" { "(" (message(detail)) ")" }
             }
         }
     }
@@ -160,6 +161,8 @@ impl Problem {
 /// How a control is written.
 pub(crate) enum Control<'a> {
     Text,
+    /// A date typed as `YYYY-MM-DD`, as the API writes dates, whatever the browser's locale: a text input with
+    /// that pattern and a hint saying so (a native date picker would show the locale's format instead).
     Date,
     Password,
     /// A choice; the values with their labels. An empty first choice is added unless the field is required
@@ -231,8 +234,10 @@ impl<'a> Field<'a> {
     pub(crate) fn render(&self, ctx: &Ctx, problems: &Problems) -> Markup {
         let id = field_id(self.name);
         let hint_id = format!("h-{id}");
+        let date = matches!(self.control, Control::Date);
+        let hint = self.hint.or_else(|| date.then(|| ctx.t(Msg::DateHint)));
         let described: Vec<String> =
-            self.hint.map(|_| hint_id.clone()).into_iter().chain(problems.described_by(&id)).collect();
+            hint.map(|_| hint_id.clone()).into_iter().chain(problems.described_by(&id)).collect();
         let described = (!described.is_empty()).then(|| described.join(" "));
         let invalid = problems.described_by(&id).is_some().then_some("true");
         html! {
@@ -257,10 +262,12 @@ impl<'a> Field<'a> {
                         input id=(id) name=(self.name) type=(self.input_type()) value=(self.value)
                             required[self.required] readonly[self.readonly] aria-invalid=[invalid]
                             aria-describedby=[described.as_deref()] autocomplete=[self.autocomplete]
-                            list=[self.datalist] inputmode=[self.inputmode];
+                            list=[self.datalist] inputmode=[self.inputmode]
+                            pattern=[date.then_some("[0-9]{4}-[0-9]{2}-[0-9]{2}")] maxlength=[date.then_some(10)]
+                            class=[date.then_some("date")];
                     }
                 }
-                @if let Some(hint) = self.hint { p class="hint" id=(hint_id) { (hint) } }
+                @if let Some(hint) = hint { p class="hint" id=(hint_id) { (hint) } }
                 (problems.inline(&id))
             }
         }
@@ -268,9 +275,8 @@ impl<'a> Field<'a> {
 
     fn input_type(&self) -> &'static str {
         match self.control {
-            Control::Date => "date",
             Control::Password => "password",
-            Control::Text | Control::Select(_) => "text",
+            Control::Text | Control::Date | Control::Select(_) => "text",
         }
     }
 }

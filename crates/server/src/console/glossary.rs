@@ -205,6 +205,18 @@ const ROLES: &[Entry] = &[
     ("platform", "平台", "Platform"),
 ];
 
+/// The kinds of party (the part before `:` of a party id that is not a USCC).
+const PARTY_KINDS: &[Entry] = &[
+    ("enterprise", "企业", "Enterprise"),
+    ("customs", "海关", "Customs"),
+    ("authority", "主管部门", "Authority"),
+    ("bank", "银行", "Bank"),
+    ("platform", "平台", "Platform"),
+];
+
+/// Offices whose names the console knows, by party id.
+const OFFICES: &[Entry] = &[("customs:hengqin", "横琴海关", "Hengqin Customs")];
+
 /// The API's error codes (the `code` of `{"errors":[…]}`), said in plain words.
 const ERRORS: &[Entry] = &[
     ("required", "此项必填", "This is required"),
@@ -328,6 +340,19 @@ pub(crate) fn label<'a>(lang: Lang, vocab: Vocab, code: &'a str) -> Cow<'a, str>
     find(vocab.entries(), lang, code).map_or(Cow::Borrowed(code), Cow::Borrowed)
 }
 
+/// How a party that is not an enterprise is named: a known office by its name (`customs:hengqin` → Hengqin
+/// Customs), another `kind:name` id by its kind and name (`bank:boc-hengqin` → Bank boc-hengqin); any other
+/// id as it is.
+pub(crate) fn party_name<'a>(lang: Lang, id: &'a str) -> Cow<'a, str> {
+    if let Some(name) = find(OFFICES, lang, id) {
+        return Cow::Borrowed(name);
+    }
+    match id.split_once(':').and_then(|(kind, name)| Some((find(PARTY_KINDS, lang, kind)?, name))) {
+        Some((kind, name)) => Cow::Owned(format!("{kind} {name}")),
+        None => Cow::Borrowed(id),
+    }
+}
+
 /// What a rule id means, if the console knows it.
 pub(crate) fn explain(lang: Lang, id: &str) -> Option<&'static str> {
     find(RULES, lang, id)
@@ -353,7 +378,7 @@ mod tests {
 
     #[test]
     fn every_entry_has_both_languages_once() {
-        let tables = Vocab::ALL.iter().map(|vocab| vocab.entries()).chain([RULES, ERRORS]);
+        let tables = Vocab::ALL.iter().map(|vocab| vocab.entries()).chain([RULES, ERRORS, PARTY_KINDS, OFFICES]);
         for table in tables {
             let mut seen = BTreeSet::new();
             for (code, zh, en) in table {
@@ -462,7 +487,24 @@ mod tests {
                 assert!(find(vocab.entries(), Lang::En, code).is_some(), "{vocab:?} `{code}` has no label");
             }
         }
+        for kind in zonegate_auth::PartyKind::ALL {
+            assert!(
+                find(PARTY_KINDS, Lang::En, kind.as_str()).is_some(),
+                "party kind `{}` has no label",
+                kind.as_str()
+            );
+        }
         assert_eq!(label(Lang::Zh, Vocab::Flow, "teleport"), "teleport");
         assert_eq!(label(Lang::Zh, Vocab::Flow, "first_line_in"), "一线进境");
+    }
+
+    #[test]
+    fn parties_are_named_for_people() {
+        assert_eq!(party_name(Lang::Zh, "customs:hengqin"), "横琴海关");
+        assert_eq!(party_name(Lang::En, "customs:hengqin"), "Hengqin Customs");
+        assert_eq!(party_name(Lang::En, "bank:boc-hengqin"), "Bank boc-hengqin");
+        assert_eq!(party_name(Lang::Zh, "authority:macao-iacm"), "主管部门 macao-iacm");
+        assert_eq!(party_name(Lang::En, "91440400MA4UJ0J57H"), "91440400MA4UJ0J57H");
+        assert_eq!(party_name(Lang::En, "planet:mars"), "planet:mars");
     }
 }

@@ -46,6 +46,14 @@ impl Lang {
         }
     }
 
+    /// What separates the entries of a short list in running text (`免税、保税`, `Exempt, Bonded`).
+    pub(crate) fn list_separator(self) -> &'static str {
+        match self {
+            Lang::Zh => "、",
+            Lang::En => ", ",
+        }
+    }
+
     fn parse(code: &str) -> Option<Lang> {
         Lang::ALL.into_iter().find(|lang| lang.code() == code)
     }
@@ -220,11 +228,16 @@ messages! {
     Quantity => "数量", "Quantity";
     Unit => "计量单位", "Unit";
     Value => "总价", "Value";
+    ValueIn => "总价（{currency}）", "Value ({currency})";
     Origin => "原产国（地区）", "Origin";
     CustomsValueCny => "完税价格（元）", "Customs value (CNY)";
     DutyCny => "关税（元）", "Duty (CNY)";
     ConsumptionTaxCny => "消费税（元）", "Consumption tax (CNY)";
     VatCny => "增值税（元）", "VAT (CNY)";
+    TaxesCny => "税款（元）", "Taxes (CNY)";
+    Duty => "关税", "Duty";
+    ConsumptionTax => "消费税", "Consumption tax";
+    Vat => "增值税", "VAT";
     Trace => "计算过程（按记录原文）", "Calculation trace (as recorded)";
     Totals => "税款合计", "Totals";
     Waivers => "免征", "Waivers";
@@ -248,7 +261,7 @@ messages! {
     // Submission form.
     DeclarationHeader => "表头", "Declaration";
     ReferenceHint => "本企业自编的编号，1至64位字母、数字或 . _ -", "Your own reference: 1 to 64 letters, digits or . _ -";
-    DateHint => "格式：年-月-日（YYYY-MM-DD）", "As YYYY-MM-DD";
+    DateHint => "格式：年-月-日，如 2026-03-06", "YYYY-MM-DD, e.g. 2026-03-06";
     UsccHint => "18位统一社会信用代码", "The 18-character unified social credit code";
     ImporterHint => "与申报人相同时可不填", "Leave empty when it is the declarant";
     CurrencyHint => "三位字母代码，如 MOP、CNY", "Three-letter code such as MOP or CNY";
@@ -258,6 +271,7 @@ messages! {
     UnitHint => "如 C62（件）、KGM（千克）、LTR（升）", "Such as C62 (piece), KGM (kilogram), LTR (litre)";
     ValueHint => "该项商品的总价，按上面的币制", "The item's total value, in the currency above";
     OriginHint => "两位字母代码，如 PT", "Two-letter code such as PT";
+    ItemsHint => "至少填写一项商品。留空的行不会提交；填写的每一项都须填写第 1 项中标有 * 的栏目。", "Fill in at least one item. Rows left empty are ignored; every item you fill in needs the fields marked * in item 1.";
     ItemN => "第 {n} 项商品", "Item {n}";
     Attributes => "计税属性", "Attributes for the taxes";
     AttributesHint => "部分税率需要：汽车的气缸容量、按升计税商品的容量、酒精度", "Some rates need them: engine size of cars, volume of goods taxed per litre, alcohol by volume";

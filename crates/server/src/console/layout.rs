@@ -90,11 +90,11 @@ fn user_box(ctx: &Ctx) -> Markup {
         user.roles.iter().map(|role| glossary::label(ctx.lang, Vocab::Role, role.as_str()).into_owned()).collect();
     html! {
         div class="user" {
-            span class="user-id" { (user.user_id) }
-            " · "
-            span class="user-party" { (user.party) }
-            " · "
-            span class="user-roles" { (roles.join("、")) }
+            p class="user-who" {
+                span { span class="user-id" { (user.user_id) } " · " span class="user-roles" { (roles.join(ctx.lang.list_separator())) } }
+                " "
+                span class="user-party" title=(user.party) { (ctx.party_name.as_deref().unwrap_or(&user.party)) }
+            }
             form method="post" action="/console/logout" class="inline" {
                 (forms::csrf_field(ctx))
                 button type="submit" class="link-button" { (ctx.t(Msg::Logout)) }

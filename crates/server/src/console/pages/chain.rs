@@ -13,7 +13,7 @@ use zonegate_store::{Event, StoreError};
 use crate::console::access::Area;
 use crate::console::context::{Ctx, Session};
 use crate::console::errors;
-use crate::console::format::time;
+use crate::console::format::{message, time};
 use crate::console::glossary::{label, Vocab};
 use crate::console::i18n::{tf, Msg};
 use crate::console::layout::{self, Page};
@@ -92,7 +92,7 @@ pub(crate) fn history(ctx: &Ctx, events: &[CheckedEvent]) -> Markup {
                             @let event = &checked.event;
                             tr {
                                 th scope="row" { (event.seq) }
-                                td { (time(event.recorded_at)) }
+                                td { time datetime=(event.recorded_at.to_rfc3339()) { (time(event.recorded_at)) } }
                                 td { (label(ctx.lang, Vocab::EventKind, &event.kind)) " " code { (event.kind) } }
                                 td class="code" title=(event.hash) { (event.hash.get(..HASH_PREFIX).unwrap_or(&event.hash)) "…" }
                                 td { (verdict(ctx, Some(checked.hash_ok))) }
@@ -114,7 +114,7 @@ pub(crate) async fn verify(State(api): State<Shared>, session: Session) -> Respo
             StatusCode::OK,
             html! {
                 p class="result ok" role="status" { "✓ " (tf(ctx.lang, Msg::ChainIntact, &[("events", &report.events.to_string())])) }
-                dl class="facts" { div { dt { (ctx.t(Msg::HeadHash)) } dd class="code" { (report.head_hash) } } }
+                dl class="facts" { div { dt { (ctx.t(Msg::HeadHash)) } dd class="code hash" { (report.head_hash) } } }
             },
         ),
         Err(AppError::Store(StoreError::ChainBroken { seq, detail })) => {
@@ -123,7 +123,7 @@ pub(crate) async fn verify(State(api): State<Shared>, session: Session) -> Respo
                 StatusCode::INTERNAL_SERVER_ERROR,
                 html! {
                     p class="result bad" role="alert" { "✗ " (tf(ctx.lang, Msg::ChainBroken, &[("seq", &seq.to_string())])) }
-                    p lang="en" class="detail" { (detail) }
+                    p lang="en" class="detail" { (message(&detail)) }
                 },
             )
         }

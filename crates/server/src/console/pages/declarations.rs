@@ -1,18 +1,22 @@
 //! `GET /console/declarations`: one page (50 rows) of declaration summaries with the API's filters as a GET
-//! form and a cursor link to the next page. Only the summary columns are read, never the documents.
+//! form and a cursor link to the next page. Only the summary columns are read, never the documents; the
+//! declarants' names come from the party records the user may read, one lookup per declarant on the page.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::State;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde_json::Value;
-use zonegate_app::{AppError, ListQuery};
+use zonegate_app::{App, AppError, ListQuery};
+use zonegate_auth::Principal;
 use zonegate_domain::{FieldErrors, Flow, Uscc};
 use zonegate_policy::Treatment;
 
-use crate::console::access::Area;
+use crate::console::access::{self, Area};
 use crate::console::context::{Ctx, Session};
 use crate::console::errors;
-use crate::console::format::{amount, field, href, time_text};
+use crate::console::format::{field, href, money, time_text};
 use crate::console::forms::{choices, Control, Field, Problems};
 use crate::console::glossary::{label, Vocab};
 use crate::console::i18n::Msg;
@@ -80,7 +84,7 @@ fn filter_form(ctx: &Ctx, filters: &Filters<'_>, problems: &Problems) -> Markup 
     let flows = choices(ctx.lang, Vocab::Flow, Flow::ALL.iter().map(|flow| flow.as_str()));
     let treatments = choices(ctx.lang, Vocab::Treatment, Treatment::ALL.iter().map(|t| t.as_str()));
     html! {
-        form method="get" action="/console/declarations" class="filters" role="search" aria-label=(ctx.t(Msg::Filters)) {
+        form method="get" action="/console/declarations" class="filters" role="search" novalidate aria-label=(ctx.t(Msg::Filters)) {
             (Field::new("flow", ctx.t(Msg::Flow), filters.get("flow")).control(Control::Select(&flows)).render(ctx, problems))
             (Field::new("treatment", ctx.t(Msg::Treatment), filters.get("treatment"))
                 .control(Control::Select(&treatments))
@@ -105,7 +109,14 @@ fn filter_form(ctx: &Ctx, filters: &Filters<'_>, problems: &Problems) -> Markup 
     }
 }
 
-fn table(ctx: &Ctx, rows: &[Value]) -> Markup {
+/// The registered names of the page's declarants that `who` may read, by USCC: one lookup per declarant.
+fn declarant_names<'a>(app: &App, who: &Principal, rows: &'a [Value]) -> BTreeMap<&'a str, String> {
+    let declarants: BTreeSet<&str> =
+        rows.iter().map(|row| field(row, "declarant")).filter(|uscc| !uscc.is_empty()).collect();
+    declarants.into_iter().filter_map(|uscc| Some((uscc, access::readable_party(app, who, uscc)?.name))).collect()
+}
+
+fn table(ctx: &Ctx, rows: &[Value], names: &BTreeMap<&str, String>) -> Markup {
     html! {
         div class="table-scroll" {
             table class="data" {
@@ -129,17 +140,21 @@ fn table(ctx: &Ctx, rows: &[Value]) -> Markup {
                         tr {
                             th scope="row" { a href={ "/console/declarations/" (id) } { (id) } }
                             td { (field(row, "reference")) }
-                            td class="code" { (field(row, "declarant")) }
+                            @let declarant = field(row, "declarant");
+                            td {
+                                @if let Some(name) = names.get(declarant) { span class="party-name" { (name) } }
+                                span class="code party-id" { (declarant) }
+                            }
                             td { (label(ctx.lang, Vocab::Flow, field(row, "flow"))) }
                             td { (field(row, "declared_on")) }
                             td {
                                 @for (index, treatment) in row["treatments"].as_array().into_iter().flatten().filter_map(Value::as_str).enumerate() {
-                                    @if index > 0 { "、" }
+                                    @if index > 0 { (ctx.lang.list_separator()) }
                                     (label(ctx.lang, Vocab::Treatment, treatment))
                                 }
                             }
                             td { (label(ctx.lang, Vocab::Channel, field(row, "channel"))) }
-                            td class="num" { (amount(field(row, "payable_cny"))) }
+                            td class="num" { (money(field(row, "payable_cny"))) }
                             td { time datetime=(field(row, "recorded_at")) { (time_text(field(row, "recorded_at"))) } }
                         }
                     }
@@ -182,7 +197,7 @@ pub(crate) async fn list(State(api): State<Shared>, session: Session, params: Re
             @if rows.is_empty() {
                 p class="empty" { (ctx.t(Msg::NoDeclarations)) }
             } @else {
-                (table(ctx, rows))
+                (table(ctx, rows, &declarant_names(&api.app, session.principal(), rows)))
             }
             @if after.is_some() || next_after.is_some() {
                 nav class="pager" aria-label=(ctx.t(Msg::Paging)) {

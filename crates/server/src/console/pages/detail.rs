@@ -8,12 +8,12 @@ use maud::{html, Markup};
 use serde_json::Value;
 use zonegate_domain::Party;
 
-use crate::console::access::Area;
+use crate::console::access::{self, Area};
 use crate::console::context::{Ctx, Session};
 use crate::console::errors;
-use crate::console::format::{amount, field, rate, time_text};
+use crate::console::format::{amount, field, message, money, rate, time_text};
 use crate::console::glossary::{explain, label, Vocab};
-use crate::console::i18n::Msg;
+use crate::console::i18n::{tf, Msg};
 use crate::console::layout::{self, Page};
 use crate::console::pages::chain;
 use crate::extract::PathParams;
@@ -50,7 +50,6 @@ fn facts(rows: &[(Msg, Markup)], ctx: &Ctx) -> Markup {
 
 fn header(ctx: &Ctx, body: &Value, document: &Value, assessment: &Value) -> Markup {
     let code = |value: &str| html! { span class="code" { (value) } };
-    let plain = |value: &str| html! { @if value.is_empty() { "—" } @else { (value) } };
     let exchange_rate = match field(document, "exchange_rate") {
         "" => html! { (ctx.t(Msg::RateFromTable)) },
         given => plain(given),
@@ -67,10 +66,10 @@ fn header(ctx: &Ctx, body: &Value, document: &Value, assessment: &Value) -> Mark
         (Msg::Currency, code(field(document, "currency"))),
         (Msg::ExchangeRate, exchange_rate),
         (Msg::ValueBasis, plain(&label(ctx.lang, Vocab::ValueBasis, value_basis))),
-        (Msg::Freight, plain(&amount(field(document, "freight")))),
-        (Msg::Insurance, plain(&amount(field(document, "insurance")))),
+        (Msg::Freight, plain(&money(field(document, "freight")))),
+        (Msg::Insurance, plain(&money(field(document, "insurance")))),
         (Msg::RecordedAt, html! { time datetime=(recorded_at) { (time_text(recorded_at)) } }),
-        (Msg::DocumentHash, code(field(body, "document_sha256"))),
+        (Msg::DocumentHash, html! { span class="code hash" { (field(body, "document_sha256")) } }),
     ];
     facts(&rows, ctx)
 }
@@ -119,22 +118,27 @@ fn items(ctx: &Ctx, document: &Value, assessment: &Value) -> Markup {
     let declared = document.get("items").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let assessed = assessment.get("items").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     html! {
+        // Fits a wide window: the three taxes share one heading, figures keep their width, descriptions wrap.
+        // A narrow one scrolls the table sideways.
         div class="table-scroll" {
-            table class="data" {
+            table class="data items-table" {
                 caption class="visually-hidden" { (ctx.t(Msg::Items)) }
                 thead {
                     tr {
-                        th scope="col" { (ctx.t(Msg::Line)) }
-                        th scope="col" { (ctx.t(Msg::Hs)) }
-                        th scope="col" { (ctx.t(Msg::Description)) }
-                        th scope="col" class="num" { (ctx.t(Msg::Quantity)) }
-                        th scope="col" class="num" { (ctx.t(Msg::Value)) " (" (currency) ")" }
-                        th scope="col" { (ctx.t(Msg::Origin)) }
-                        th scope="col" { (ctx.t(Msg::Treatment)) }
-                        th scope="col" class="num" { (ctx.t(Msg::CustomsValueCny)) }
-                        th scope="col" class="num" { (ctx.t(Msg::DutyCny)) }
-                        th scope="col" class="num" { (ctx.t(Msg::ConsumptionTaxCny)) }
-                        th scope="col" class="num" { (ctx.t(Msg::VatCny)) }
+                        th scope="col" rowspan="2" { (ctx.t(Msg::Line)) }
+                        th scope="col" rowspan="2" { (ctx.t(Msg::Hs)) }
+                        th scope="col" rowspan="2" { (ctx.t(Msg::Description)) }
+                        th scope="col" rowspan="2" class="num" { (ctx.t(Msg::Quantity)) }
+                        th scope="col" rowspan="2" class="num" { (tf(ctx.lang, Msg::ValueIn, &[("currency", currency)])) }
+                        th scope="col" rowspan="2" { (ctx.t(Msg::Origin)) }
+                        th scope="col" rowspan="2" { (ctx.t(Msg::Treatment)) }
+                        th scope="col" rowspan="2" class="num" { (ctx.t(Msg::CustomsValueCny)) }
+                        th scope="colgroup" colspan="3" class="taxes" { (ctx.t(Msg::TaxesCny)) }
+                    }
+                    tr {
+                        th scope="col" class="num" { (ctx.t(Msg::Duty)) }
+                        th scope="col" class="num" { (ctx.t(Msg::ConsumptionTax)) }
+                        th scope="col" class="num" { (ctx.t(Msg::Vat)) }
                     }
                 }
                 tbody {
@@ -143,15 +147,15 @@ fn items(ctx: &Ctx, document: &Value, assessment: &Value) -> Markup {
                         tr {
                             th scope="row" { (item["line"].as_u64().unwrap_or(index as u64 + 1)) }
                             td class="code" { (field(item, "hs")) }
-                            td { (field(declared, "description")) }
-                            td class="num" { (field(declared, "quantity")) " " span class="code" { (field(declared, "unit")) } }
-                            td class="num" { (amount(field(declared, "value"))) }
+                            td class="description" { (plain(field(declared, "description"))) }
+                            td class="num" { (amount(field(declared, "quantity"))) " " span class="code" { (field(declared, "unit")) } }
+                            td class="num" { (money(field(declared, "value"))) }
                             td class="code" { (field(declared, "origin")) }
                             td { (label(ctx.lang, Vocab::Treatment, field(item, "treatment"))) }
-                            td class="num" { (amount(field(item, "customs_value_cny"))) }
-                            (tax_cell(item, "duty_cny", "duty_rate"))
-                            (tax_cell(item, "consumption_tax_cny", "consumption_tax_rate"))
-                            (tax_cell(item, "vat_cny", "vat_rate"))
+                            td class="num" { (money(field(item, "customs_value_cny"))) }
+                            (tax_cell(ctx, item, "duty_cny", "duty_rate"))
+                            (tax_cell(ctx, item, "consumption_tax_cny", "consumption_tax_rate"))
+                            (tax_cell(ctx, item, "vat_cny", "vat_rate"))
                         }
                     }
                 }
@@ -165,26 +169,31 @@ fn items(ctx: &Ctx, document: &Value, assessment: &Value) -> Markup {
                 (rules(ctx, list(item, "basis")))
                 details {
                     summary { (ctx.t(Msg::Trace)) }
-                    ol class="trace" lang="en" { @for step in list(item, "trace") { li { (step) } } }
+                    ol class="trace" lang="en" { @for step in list(item, "trace") { li { (message(step)) } } }
                 }
             }
         }
     }
 }
 
-fn tax_cell(item: &Value, amount_field: &str, rate_field: &str) -> Markup {
+/// A value, or a dash when there is none.
+fn plain(value: &str) -> Markup {
+    html! { @if value.is_empty() { "—" } @else { (value) } }
+}
+
+fn tax_cell(ctx: &Ctx, item: &Value, amount_field: &str, rate_field: &str) -> Markup {
     html! {
         td class="num" {
-            (amount(field(item, amount_field)))
+            (money(field(item, amount_field)))
             br;
-            span class="rate" { (rate(field(item, rate_field))) }
+            span class="rate" { (rate(field(item, rate_field), ctx.t(Msg::Cny))) }
         }
     }
 }
 
 fn totals(ctx: &Ctx, assessment: &Value) -> Markup {
     let totals = assessment.get("totals").unwrap_or(&Value::Null);
-    let row = |msg: Msg, name: &str| (msg, html! { span class="num" { (amount(field(totals, name))) } });
+    let row = |msg: Msg, name: &str| (msg, html! { span class="num" { (money(field(totals, name))) } });
     let rows = [
         row(Msg::DutyCny, "duty_cny"),
         row(Msg::ConsumptionTaxCny, "consumption_tax_cny"),
@@ -224,7 +233,7 @@ pub(crate) async fn show(State(api): State<Shared>, session: Session, PathParams
     let party_rows = [(Msg::Declarant, declarant), (Msg::Importer, importer)].map(|(role, uscc)| PartyRow {
         role,
         uscc,
-        known: api.app.get_party(who, uscc).ok(),
+        known: access::readable_party(&api.app, who, uscc),
     });
     let markup = html! {
         (header(ctx, &body, document, assessment))

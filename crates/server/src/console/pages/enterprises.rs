@@ -47,7 +47,7 @@ pub(crate) async fn list(State(api): State<Shared>, session: Session) -> Respons
                                 td { (ctx.t(if party.zone_registered { Msg::Yes } else { Msg::No })) }
                                 td {
                                     @for (index, list) in party.lists.iter().enumerate() {
-                                        @if index > 0 { "、" }
+                                        @if index > 0 { (ctx.lang.list_separator()) }
                                         (label(ctx.lang, Vocab::List, list))
                                     }
                                 }

@@ -217,7 +217,7 @@ pub(crate) async fn show(State(api): State<Shared>, session: Session, params: Re
     let to = shown("to", content.as_ref().map(|(_, to, _)| *to));
     let body = html! {
         (problems.summary(ctx))
-        form method="get" action="/console/monitor" class="filters" {
+        form method="get" action="/console/monitor" class="filters" novalidate {
             (Field::new("from", ctx.t(Msg::DeclaredFrom), &from).control(Control::Date).render(ctx, &problems))
             (Field::new("to", ctx.t(Msg::DeclaredTo), &to).control(Control::Date).render(ctx, &problems))
             div class="actions" { button type="submit" class="primary" { (ctx.t(Msg::Show)) } }

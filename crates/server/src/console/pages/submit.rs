@@ -57,7 +57,7 @@ const HEADER: [Spec; 12] = [
     spec("reference", Msg::Reference, Kind::Text, true, Some(Msg::ReferenceHint)),
     spec("zone", Msg::Zone, Kind::Choice, true, None),
     spec("flow", Msg::Flow, Kind::Choice, true, None),
-    spec("declared_on", Msg::DeclaredOn, Kind::Date, true, Some(Msg::DateHint)),
+    spec("declared_on", Msg::DeclaredOn, Kind::Date, true, None),
     spec("declarant", Msg::Declarant, Kind::Text, true, Some(Msg::UsccHint)),
     spec("importer", Msg::Importer, Kind::Text, false, Some(Msg::ImporterHint)),
     spec("purpose", Msg::Purpose, Kind::Choice, true, None),
@@ -233,35 +233,8 @@ fn put(object: &mut Map<String, Value>, name: &str, value: &str) {
     }
 }
 
-/// Renders the controls of `specs`, named `prefix` + spec name.
-fn controls(
-    ctx: &Ctx,
-    form: &DeclarationForm,
-    problems: &Problems,
-    prefix: &str,
-    specs: &[Spec],
-    options: &HashMap<&'static str, Vec<(String, String)>>,
-    readonly: &[&str],
-) -> Markup {
-    html! {
-        @for spec in specs {
-            @let name = format!("{prefix}{}", spec.name);
-            @let control = match spec.kind {
-                Kind::Text | Kind::Decimal => Control::Text,
-                Kind::Date => Control::Date,
-                Kind::Choice => Control::Select(options.get(spec.name).map_or(&[][..], Vec::as_slice)),
-            };
-            @let field = Field::new(&name, ctx.t(spec.label), form.value(&name))
-                .control(control)
-                .required(spec.required)
-                .readonly(readonly.contains(&spec.name));
-            @let field = match spec.hint { Some(hint) => field.hint(ctx.t(hint)), None => field };
-            @let field = match spec.datalist { Some(list) => field.datalist(list), None => field };
-            @let field = if matches!(spec.kind, Kind::Decimal) { field.inputmode("decimal") } else { field };
-            (field.render(ctx, problems))
-        }
-    }
-}
+/// The grid of an item's controls: six columns, one per field, that the optional groups line up with.
+const ITEM_GRID: &str = "grid six";
 
 /// A group of controls in a `<fieldset>` that also shows the errors about the group as a whole.
 fn group(problems: &Problems, path: &str, legend: &str, hint: Option<&str>, body: Markup) -> Markup {
@@ -276,31 +249,62 @@ fn group(problems: &Problems, path: &str, legend: &str, hint: Option<&str>, body
     }
 }
 
-fn item_row(
-    ctx: &Ctx,
-    form: &DeclarationForm,
-    problems: &Problems,
-    index: usize,
-    options: &HashMap<&'static str, Vec<(String, String)>>,
-) -> Markup {
-    let prefix = format!("items[{index}].");
-    let legend = tf(ctx.lang, Msg::ItemN, &[("n", &(index + 1).to_string())]);
-    let body = html! {
-        div class="grid" { (controls(ctx, form, problems, &prefix, &ITEM, options, &[])) }
-        @for (name, legend, hint, specs) in &GROUPS {
-            @let path = format!("{prefix}{name}");
-            @let open = form.has_values(&path) || problems.described_by(&field_id(&path)).is_some()
-                || specs.iter().any(|spec| problems.described_by(&field_id(&format!("{path}.{}", spec.name))).is_some());
-            details open[open] {
-                summary { (ctx.t(*legend)) }
-                (group(problems, &path, ctx.t(*legend), Some(ctx.t(*hint)),
-                    html! { div class="grid" { (controls(ctx, form, problems, &format!("{path}."), specs, options, &[])) } }))
+/// The form as it is drawn: its values, its problems and the choices of its selects.
+struct View<'a> {
+    ctx: &'a Ctx,
+    form: &'a DeclarationForm,
+    problems: &'a Problems,
+    options: HashMap<&'static str, Vec<(String, String)>>,
+}
+
+impl View<'_> {
+    /// The controls of `specs` in a grid of the class `grid`, named `prefix` + spec name. `required` marks the
+    /// specs that say so (not in the item rows after the first: a row left blank is dropped, so none of its
+    /// fields is needed).
+    fn controls(&self, grid: &str, prefix: &str, specs: &[Spec], readonly: &[&str], required: bool) -> Markup {
+        let ctx = self.ctx;
+        html! {
+            div class=(grid) {
+                @for spec in specs {
+                    @let name = format!("{prefix}{}", spec.name);
+                    @let control = match spec.kind {
+                        Kind::Text | Kind::Decimal => Control::Text,
+                        Kind::Date => Control::Date,
+                        Kind::Choice => Control::Select(self.options.get(spec.name).map_or(&[][..], Vec::as_slice)),
+                    };
+                    @let field = Field::new(&name, ctx.t(spec.label), self.form.value(&name))
+                        .control(control)
+                        .required(required && spec.required)
+                        .readonly(readonly.contains(&spec.name));
+                    @let field = match spec.hint { Some(hint) => field.hint(ctx.t(hint)), None => field };
+                    @let field = match spec.datalist { Some(list) => field.datalist(list), None => field };
+                    @let field = if matches!(spec.kind, Kind::Decimal) { field.inputmode("decimal") } else { field };
+                    (field.render(ctx, self.problems))
+                }
             }
         }
-    };
-    html! {
-        div class="item" data-index=(index) data-legend=(ctx.t(Msg::ItemN)) {
-            (group(problems, &format!("items[{index}]"), &legend, None, body))
+    }
+
+    fn item_row(&self, index: usize) -> Markup {
+        let (ctx, problems) = (self.ctx, self.problems);
+        let prefix = format!("items[{index}].");
+        let legend = tf(ctx.lang, Msg::ItemN, &[("n", &(index + 1).to_string())]);
+        let body = html! {
+            (self.controls(ITEM_GRID, &prefix, &ITEM, &[], index == 0))
+            @for (name, legend, hint, specs) in &GROUPS {
+                @let path = format!("{prefix}{name}");
+                @let open = self.form.has_values(&path) || problems.described_by(&field_id(&path)).is_some()
+                    || specs.iter().any(|spec| problems.described_by(&field_id(&format!("{path}.{}", spec.name))).is_some());
+                details open[open] {
+                    summary { (ctx.t(*legend)) }
+                    (group(problems, &path, ctx.t(*legend), Some(ctx.t(*hint)), self.controls(ITEM_GRID, &format!("{path}."), specs, &[], true)))
+                }
+            }
+        };
+        html! {
+            div class="item" data-index=(index) data-legend=(ctx.t(Msg::ItemN)) {
+                (group(problems, &format!("items[{index}]"), &legend, None, body))
+            }
         }
     }
 }
@@ -315,18 +319,19 @@ fn render(ctx: &Ctx, api: &Shared, form: &DeclarationForm, problems: &Problems, 
     ]
     .into_iter()
     .collect();
+    let view = View { ctx, form, problems, options };
     let readonly: &[&str] = if enterprise { &["declarant"] } else { &[] };
     html! {
         (problems.summary(ctx))
         form method="post" action="/console/declarations/new" class="declaration-form" novalidate {
             (crate::console::forms::csrf_field(ctx))
-            (group(problems, "header", ctx.t(Msg::DeclarationHeader), None,
-                html! { div class="grid" { (controls(ctx, form, problems, "", &HEADER, &options, readonly)) } }))
-            section id=(field_id("items")) tabindex="-1" aria-labelledby="items-title" {
+            (group(problems, "header", ctx.t(Msg::DeclarationHeader), None, view.controls("grid", "", &HEADER, readonly, true)))
+            section id=(field_id("items")) tabindex="-1" aria-labelledby="items-title" aria-describedby="items-hint" {
                 h2 id="items-title" { (ctx.t(Msg::Items)) }
+                p class="hint" id="items-hint" { (ctx.t(Msg::ItemsHint)) }
                 (problems.inline(&field_id("items")))
                 div class="items" {
-                    @for index in 0..form.rows { (item_row(ctx, form, problems, index, &options)) }
+                    @for index in 0..form.rows { (view.item_row(index)) }
                 }
                 button type="submit" name="action" value="add_item" class="secondary" data-add-item { (ctx.t(Msg::AddItem)) }
             }

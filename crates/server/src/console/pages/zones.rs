@@ -12,7 +12,7 @@ use zonegate_policy::{FirstLineModel, ListKind};
 use crate::console::access::Area;
 use crate::console::context::{Ctx, Session};
 use crate::console::errors;
-use crate::console::format::amount;
+use crate::console::format::money;
 use crate::console::forms::{Control, Field, Problems};
 use crate::console::glossary::{label, Vocab};
 use crate::console::i18n::Msg;
@@ -65,7 +65,7 @@ pub(crate) async fn list(State(api): State<Shared>, session: Session) -> Respons
                             dd { (label(ctx.lang, Vocab::Treatment, profile.first_line_fallback.as_str())) }
                         }
                         div { dt { (ctx.t(Msg::ValueAddedThreshold)) } dd { (profile.value_added_threshold_pct) " %" } }
-                        div { dt { (ctx.t(Msg::WaiverThreshold)) } dd { (amount(&profile.waiver_threshold_cny.to_string())) } }
+                        div { dt { (ctx.t(Msg::WaiverThreshold)) } dd { (money(&profile.waiver_threshold_cny.to_string())) } }
                     }
                 }
                 table class="data" {
@@ -129,7 +129,7 @@ pub(crate) async fn entries(
     let body = html! {
         p { (label(ctx.lang, Vocab::ListPurpose, name)) " (" (holds(ctx, *kind)) ")" }
         (problems.summary(ctx))
-        form method="get" class="filters" {
+        form method="get" class="filters" novalidate {
             (Field::new("on", ctx.t(Msg::InForceOn), params.text("on").unwrap_or(&on.to_string()))
                 .control(Control::Date)
                 .render(ctx, &problems))
