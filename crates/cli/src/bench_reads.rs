@@ -36,7 +36,7 @@ pub(crate) async fn run(app: Arc<App>, declarations: usize) -> anyhow::Result<()
         "/console/declarations".to_owned(),
         "/console/declarations?flow=second_line_out".to_owned(),
         format!("/console/declarations/{middle}"),
-        "/console/monitor?declared_from=2026-02-01&declared_to=2026-03-31".to_owned(),
+        "/console/monitor?from=2026-02-01&to=2026-03-31".to_owned(),
         "/v1/declarations?limit=50".to_owned(),
         format!("/v1/declarations/{middle}"),
         "/v1/stats/declarations?declared_from=2026-02-01&declared_to=2026-03-31".to_owned(),
