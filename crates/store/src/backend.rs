@@ -309,14 +309,7 @@ impl ChainVerifier {
                 detail: format!("prev_hash {} does not match the previous hash {}", event.prev_hash, self.head.hash),
             });
         }
-        let hash = chain::event_hash(
-            &event.prev_hash,
-            event.seq,
-            event.recorded_at,
-            &event.kind,
-            &event.subject,
-            &event.payload_json,
-        );
+        let hash = event.recomputed_hash();
         if hash != event.hash {
             return Err(StoreError::ChainBroken {
                 seq: event.seq,

@@ -148,6 +148,13 @@ pub struct Event {
     pub hash: String,
 }
 
+impl Event {
+    /// The hash the event's fields and `prev_hash` give: equal to `hash` unless the event was altered.
+    pub fn recomputed_hash(&self) -> String {
+        chain::event_hash(&self.prev_hash, self.seq, self.recorded_at, &self.kind, &self.subject, &self.payload_json)
+    }
+}
+
 /// Result of walking the whole chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {

@@ -49,15 +49,19 @@ pub(crate) async fn submit(
     }
 }
 
+/// A declaration id from the path: not a whole number is not found.
+fn declaration_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>()
+        .map_err(|_| ApiError::not_found("id", format!("declaration `{id}` not found; ids are whole numbers")))
+}
+
 /// `GET /v1/declarations/{id}`: the document, its assessment and record metadata.
 pub(crate) async fn get_one(
     State(api): State<Shared>,
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let Ok(id) = id.parse::<i64>() else {
-        return Err(ApiError::not_found("id", format!("declaration `{id}` not found; ids are whole numbers")));
-    };
+    let id = declaration_id(&id)?;
     let body = api.app.get_declaration(&caller.principal, id).await.map_err(|e| ApiError::from_app(e, "id"))?;
     Ok(Json(body).into_response())
 }
@@ -98,9 +102,7 @@ pub(crate) async fn events(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let Ok(id) = id.parse::<i64>() else {
-        return Err(ApiError::not_found("id", format!("declaration `{id}` not found; ids are whole numbers")));
-    };
+    let id = declaration_id(&id)?;
     let events = api.app.declaration_events(&caller.principal, id).await.map_err(|e| ApiError::from_app(e, "id"))?;
     let items: Vec<_> = events
         .iter()
@@ -113,9 +115,7 @@ pub(crate) async fn events(
                 "payload": serde_json::from_str::<serde_json::Value>(&event.payload_json).unwrap_or_default(),
                 "prev_hash": event.prev_hash,
                 "hash": event.hash,
-                "hash_verified": zonegate_store::chain::event_hash(
-                    &event.prev_hash, event.seq, event.recorded_at, &event.kind, &event.subject, &event.payload_json,
-                ) == event.hash,
+                "hash_verified": event.recomputed_hash() == event.hash,
             })
         })
         .collect();

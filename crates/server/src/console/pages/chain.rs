@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use zonegate_app::AppError;
-use zonegate_store::chain::{event_hash, GENESIS_HASH};
+use zonegate_store::chain::GENESIS_HASH;
 use zonegate_store::{Event, StoreError};
 
 use crate::console::access::Area;
@@ -36,14 +36,7 @@ pub(crate) struct CheckedEvent {
 pub(crate) async fn checked(api: &Shared, events: Vec<Event>) -> Vec<CheckedEvent> {
     let mut out = Vec::with_capacity(events.len());
     for event in events {
-        let recomputed = event_hash(
-            &event.prev_hash,
-            event.seq,
-            event.recorded_at,
-            &event.kind,
-            &event.subject,
-            &event.payload_json,
-        );
+        let recomputed = event.recomputed_hash();
         let link_ok = if event.seq <= 1 {
             Some(event.prev_hash == GENESIS_HASH)
         } else {
