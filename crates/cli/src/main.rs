@@ -95,7 +95,7 @@ enum Command {
 #[derive(clap::Args, Clone)]
 struct HttpArgs {
     /// Send the session cookie without `Secure`, for plain HTTP on a trusted network that is not
-    /// `localhost` (browsers keep `Secure` cookies of `http://localhost` and `http://127.0.0.1`).
+    /// `localhost` (browsers keep `Secure` cookies of `http://localhost`).
     #[arg(long)]
     insecure_cookies: bool,
 }
@@ -215,7 +215,9 @@ async fn serve(app: Arc<App>, addr: &str, http: &HttpArgs) -> anyhow::Result<()>
 
 /// Tells how to log in to the demo.
 fn print_demo_logins(addr: &str) {
-    println!("Log in at http://{addr}/console as one of these demo users, password `{}`:", zonegate_app::DEMO_PASSWORD);
+    // Browsers keep the Secure session cookie over plain HTTP for `localhost` only.
+    let host = addr.strip_prefix("127.0.0.1:").map_or_else(|| addr.to_owned(), |port| format!("localhost:{port}"));
+    println!("Log in at http://{host}/console as one of these demo users, password `{}`:", zonegate_app::DEMO_PASSWORD);
     for (user_id, party, _, role, _) in zonegate_app::DEMO_ACCOUNTS {
         println!("  {user_id:<16} {role:<17} {party}");
     }
