@@ -554,3 +554,207 @@ async fn pages_name_parties_for_people_and_write_values_as_the_api_does() {
     refused.assert_contains("tariff line <code>99999999</code>");
     refused.assert_lacks("`99999999`");
 }
+
+/// The token shown once on the page, and the id in its revoke form.
+fn shown_token(page: &Reply) -> String {
+    let start = page.text.find("id=\"new-token\">").expect("the new token box") + "id=\"new-token\">".len();
+    page.text[start..start + page.text[start..].find('<').expect("end of the token")].to_owned()
+}
+
+fn revoke_action(page: &Reply) -> String {
+    let start = page.text.find("action=\"/console/account/tokens/").expect("a revoke form") + "action=\"".len();
+    page.text[start..start + page.text[start..].find('"').expect("closing quote")].to_owned()
+}
+
+impl Console {
+    async fn whoami(&self, token: &str) -> StatusCode {
+        let request = Request::get("/v1/session")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await.status
+    }
+}
+
+#[tokio::test]
+async fn a_declarant_issues_an_api_token_sees_it_once_uses_it_and_revokes_it() {
+    let console = Console::new().await;
+    let browser = console.login("hq.declarant").await;
+
+    let start = console.get("/console/declarations", Some(&browser)).await;
+    start.assert_contains("class=\"user-id\" href=\"/console/account\"");
+    let page = console.get("/console/account", Some(&browser)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("我的账户");
+    page.assert_contains("hq.declarant");
+    page.assert_contains("<dd>申报员</dd>");
+    page.assert_contains("您还没有 API 令牌。");
+    page.assert_contains("<label for=\"f-expires_in_days\">");
+    page.assert_contains("value=\"90\"");
+    page.assert_lacks("id=\"new-token\"");
+
+    let bad = console
+        .post(
+            "/console/account/tokens?lang=en",
+            Some(&browser),
+            &[("_csrf", &browser.csrf), ("name", "ci"), ("expires_in_days", "400")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    bad.assert_contains("aria-describedby=\"h-f-expires_in_days e-f-expires_in_days\"");
+    bad.assert_contains("id=\"e-f-expires_in_days\"");
+    bad.assert_lacks("id=\"new-token\"");
+
+    let missing = console.post("/console/account/tokens", Some(&browser), &[("name", "ci")]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+
+    let issued = console
+        .post(
+            "/console/account/tokens?lang=en",
+            Some(&browser),
+            &[("_csrf", &browser.csrf), ("name", "ci pipeline"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    assert_eq!(issued.header(header::CACHE_CONTROL), "no-store");
+    issued.assert_contains("Copy it now; it will not be shown again.");
+    let token = shown_token(&issued);
+    assert!(token.starts_with("zgt_"), "{token}");
+    issued.assert_contains("ci pipeline");
+    assert_eq!(console.whoami(&token).await, StatusCode::OK);
+
+    let again = console.get("/console/account", Some(&browser)).await;
+    again.assert_contains("ci pipeline");
+    again.assert_contains("有效");
+    again.assert_lacks(&token);
+    let action = revoke_action(&again);
+
+    let forged = console.post(&action, Some(&browser), &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(console.whoami(&token).await, StatusCode::OK);
+
+    let revoked = console.post(&action, Some(&browser), &[("_csrf", &browser.csrf)]).await;
+    assert_eq!((revoked.status, revoked.location()), (StatusCode::SEE_OTHER, "/console/account"));
+    assert_eq!(console.whoami(&token).await, StatusCode::UNAUTHORIZED);
+    let after = console.get("/console/account", Some(&browser)).await;
+    after.assert_contains("已撤销");
+    after.assert_lacks("action=\"/console/account/tokens/");
+
+    // Another user's page never shows these tokens, nor may they revoke them.
+    let other = console.login("shop.declarant").await;
+    other_lacks_token(&console, &other).await;
+    let refused = console.post(&action, Some(&other), &[("_csrf", &other.csrf)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+async fn other_lacks_token(console: &Console, browser: &Browser) {
+    let page = console.get("/console/account", Some(browser)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_lacks("ci pipeline");
+}
+
+#[tokio::test]
+async fn an_enterprise_admin_manages_the_accounts_of_their_own_enterprise_only() {
+    let console = Console::new().await;
+    let admin = console.login("hq.admin").await;
+
+    let page = console.get("/console/accounts", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let mine = console.get("/console/account", Some(&admin)).await;
+    mine.assert_contains("<a href=\"/console/accounts\">管理账户</a>");
+    page.assert_contains("账户管理");
+    page.assert_contains("hq.declarant");
+    page.assert_contains("Demo declarant, exempt importer");
+    page.assert_lacks("shop.declarant");
+    page.assert_lacks("id=\"f-party\" name=\"party\" type=\"text\" value=\"\"");
+    assert_eq!(page.attribute_after("id=\"f-party\"", "value"), HQ);
+    page.assert_contains("action=\"/console/accounts/hq.declarant/deactivate\"");
+    page.assert_lacks("action=\"/console/accounts/hq.admin/deactivate\"");
+    page.assert_contains("id=\"f-roles-declarant\"");
+    page.assert_lacks("id=\"f-roles-officer\"");
+
+    let form = |password: &'static str| {
+        vec![
+            ("_csrf", admin.csrf.clone()),
+            ("user_id", "hq.clerk".to_owned()),
+            ("party", SHOP.to_owned()),
+            ("party_kind", "customs".to_owned()),
+            ("roles", "declarant".to_owned()),
+            ("display_name", "New clerk".to_owned()),
+            ("password", password.to_owned()),
+        ]
+    };
+    let pairs = |form: &[(&'static str, String)]| -> Vec<(&'static str, String)> { form.to_vec() };
+    let short = pairs(&form("short"));
+    let short: Vec<(&str, &str)> = short.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = console.post("/console/accounts", Some(&admin), &short).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    refused.assert_contains("role=\"alert\"");
+    refused.assert_contains("id=\"e-f-password\"");
+    refused.assert_contains("aria-describedby=\"h-f-password e-f-password\"");
+    refused.assert_contains("密码长度不符合要求");
+    refused.assert_contains("value=\"hq.clerk\"");
+    refused.assert_lacks("value=\"short\"");
+
+    let good = pairs(&form(DEMO_PASSWORD));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let missing = console.post("/console/accounts", Some(&admin), &good[1..]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let created = console.post("/console/accounts", Some(&admin), &good).await;
+    assert_eq!((created.status, created.location()), (StatusCode::SEE_OTHER, "/console/accounts"), "{}", created.text);
+    // The party and its kind are the admin's own, whatever the form said.
+    let account =
+        console.app.get_account(&Principal::platform("test"), "hq.clerk").await.expect("the account was created");
+    assert_eq!((account["party"].as_str(), account["party_kind"].as_str()), (Some(HQ), Some("enterprise")));
+    let listed = console.get("/console/accounts", Some(&admin)).await;
+    listed.assert_contains("hq.clerk");
+    listed.assert_contains("New clerk");
+    let clerk = console.login("hq.clerk").await;
+    let again = console.post("/console/accounts", Some(&admin), &good).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    again.assert_contains("id=\"e-f-user_id\"");
+
+    let deactivated =
+        console.post("/console/accounts/hq.clerk/deactivate", Some(&admin), &[("_csrf", &admin.csrf)]).await;
+    assert_eq!((deactivated.status, deactivated.location()), (StatusCode::SEE_OTHER, "/console/accounts"));
+    assert_eq!(console.get("/console/account", Some(&clerk)).await.status, StatusCode::SEE_OTHER);
+
+    let other = console.get(&format!("/console/accounts?party={SHOP}"), Some(&admin)).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    other.assert_lacks("shop.declarant");
+    let foreign =
+        console.post("/console/accounts/shop.declarant/deactivate", Some(&admin), &[("_csrf", &admin.csrf)]).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn declarants_may_not_open_the_accounts_and_supervisors_filter_every_party() {
+    let console = Console::new().await;
+    let shop = console.login("shop.declarant").await;
+    let start = console.get("/console/declarations", Some(&shop)).await;
+    start.assert_lacks("href=\"/console/accounts\"");
+    console.get("/console/account", Some(&shop)).await.assert_lacks("href=\"/console/accounts\"");
+    let refused = console.get("/console/accounts", Some(&shop)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    refused.assert_contains("无权访问");
+    refused.assert_lacks("hq.declarant");
+
+    let supervisor = console.login("supervisor").await;
+    let all = console.get("/console/accounts?lang=en", Some(&supervisor)).await;
+    assert_eq!(all.status, StatusCode::OK);
+    all.assert_contains("hq.declarant");
+    all.assert_contains("shop.declarant");
+    all.assert_contains("Hengqin Customs");
+    all.assert_contains("id=\"f-roles-officer\"");
+    let one = console.get(&format!("/console/accounts?party={SHOP}"), Some(&supervisor)).await;
+    assert_eq!(one.status, StatusCode::OK);
+    one.assert_contains("shop.declarant");
+    one.assert_lacks("hq.declarant");
+
+    let auditor = console.login("auditor").await;
+    let read_only = console.get("/console/accounts", Some(&auditor)).await;
+    assert_eq!(read_only.status, StatusCode::OK);
+    read_only.assert_contains("hq.declarant");
+    read_only.assert_lacks("method=\"post\" action=\"/console/accounts\"");
+    read_only.assert_lacks("/deactivate\"");
+}

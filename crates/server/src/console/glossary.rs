@@ -272,6 +272,16 @@ const ERRORS: &[Entry] = &[
     ("parameter_unknown", "不支持此查询参数", "This page does not take this parameter"),
     ("parameter_repeated", "查询参数重复", "This parameter is given more than once"),
     (
+        "user_id",
+        "用户名为3至64位小写字母、数字或 . _ -，以字母或数字开头",
+        "A user id has 3 to 64 lowercase letters, digits or . _ -, starting with a letter or digit",
+    ),
+    ("party", "单位标识不正确", "This party id is not valid for the party kind"),
+    ("password", "密码长度不符合要求", "The password has the wrong length"),
+    ("length", "长度不符合要求", "This has the wrong length"),
+    ("inactive", "该账户已停用", "This account is deactivated"),
+    ("account_exists", "该用户名已被使用", "This user id is taken"),
+    (
         "processing_materials_zero",
         "进口料件和国内料件均为零，无法计算加工增值",
         "Imported and domestic materials are both zero: the value added cannot be computed",
@@ -351,6 +361,11 @@ pub(crate) fn party_name<'a>(lang: Lang, id: &'a str) -> Cow<'a, str> {
         Some((kind, name)) => Cow::Owned(format!("{kind} {name}")),
         None => Cow::Borrowed(id),
     }
+}
+
+/// The name of a kind of party (`enterprise` → 企业); an unknown kind is shown as it is.
+pub(crate) fn party_kind_label(lang: Lang, kind: &str) -> Cow<'_, str> {
+    find(PARTY_KINDS, lang, kind).map_or(Cow::Borrowed(kind), Cow::Borrowed)
 }
 
 /// What a rule id means, if the console knows it.

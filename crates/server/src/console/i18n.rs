@@ -155,6 +155,7 @@ messages! {
     NavEnterprises => "企业", "Enterprises";
     NavZones => "区域名单", "Zone lists";
     NavChain => "事件链校验", "Chain verification";
+    NavAccounts => "账户管理", "Accounts";
     Logout => "退出登录", "Log out";
     BackToStart => "返回首页", "Back to the start page";
     // Login.
@@ -325,6 +326,51 @@ messages! {
     Percentile90 => "第90百分位", "90th percentile";
     NoData => "无数据", "no data";
     NoDeclarationsInRange => "该期间没有申报单。", "No declaration in this range.";
+    // My account.
+    MyAccount => "我的账户", "My account";
+    ManageAccounts => "管理账户", "Manage accounts";
+    MyAccountLink => "我的账户：{user}", "My account: {user}";
+    Party => "所属单位", "Party";
+    Roles => "角色", "Roles";
+    ApiTokens => "API 令牌", "API tokens";
+    TokensCaption => "您的 API 令牌", "Your API tokens";
+    NoTokens => "您还没有 API 令牌。", "You have no API token yet.";
+    TokenName => "令牌名称", "Token name";
+    TokenNameHint => "说明令牌的用途，1至100个字符", "What the token is for, 1 to 100 characters";
+    TokenId => "令牌编号", "Token id";
+    IssuedAt => "签发时间（北京时间）", "Issued at (UTC+8)";
+    ExpiresAt => "到期时间（北京时间）", "Expires at (UTC+8)";
+    TokenState => "状态", "State";
+    TokenActive => "有效", "active";
+    TokenExpired => "已过期", "expired";
+    TokenRevoked => "已撤销", "revoked";
+    RevokedBy => "撤销人", "Revoked by";
+    RevokedAt => "撤销时间（北京时间）", "Revoked at (UTC+8)";
+    RevokeToken => "撤销令牌“{name}”", "Revoke the token “{name}”";
+    Actions => "操作", "Actions";
+    IssueToken => "签发新令牌", "Issue a new token";
+    ExpiresInDays => "有效天数", "Valid for (days)";
+    ExpiresInDaysHint => "1至366天，默认90天", "1 to 366 days; 90 by default";
+    NewTokenTitle => "您的新令牌", "Your new token";
+    NewTokenOnce => "请立即复制此令牌并妥善保存；它不会再次显示。", "Copy it now; it will not be shown again.";
+    NewTokenUse => "调用接口时在请求头中发送：", "Send it with each API request as the header:";
+    // Accounts.
+    AccountsCaption => "已登记的账户", "Registered accounts";
+    NoAccounts => "没有符合条件的账户。", "No account matches.";
+    AllPartiesHint => "不填则显示全部单位的账户", "Leave empty for the accounts of every party";
+    PartyKindLabel => "单位类型", "Party kind";
+    AccountActive => "启用", "Active";
+    PasswordLogin => "密码登录", "Password login";
+    DisplayName => "显示名称", "Display name";
+    RecordedBy => "记录人", "Recorded by";
+    NotShown => "无权查看", "not shown to you";
+    CreateAccount => "新建账户", "Create an account";
+    UserIdHint => "3至64位小写字母、数字或 . _ -，以字母或数字开头", "3 to 64 lowercase letters, digits or . _ -, starting with a letter or digit";
+    PartyHint => "企业填统一社会信用代码；其他单位填 类型:名称，如 customs:hengqin", "An enterprise's USCC; other parties as kind:name, such as customs:hengqin";
+    RolesHint => "须为所选单位类型的角色", "Roles of the chosen party kind";
+    NewPasswordHint => "至少12个字符；不填则为只用令牌的系统账户", "At least 12 characters; leave empty for a system account that uses tokens only";
+    DisplayNameHint => "最多200个字符；不要填写证件号码", "At most 200 characters; no ID number";
+    DeactivateAccount => "停用 {user}（其会话和令牌立即失效）", "Deactivate {user} (ends their sessions and tokens at once)";
 }
 
 #[cfg(test)]
@@ -370,6 +416,8 @@ mod tests {
             include_str!("glossary.rs"),
             include_str!("layout.rs"),
             include_str!("mod.rs"),
+            include_str!("pages/account.rs"),
+            include_str!("pages/accounts.rs"),
             include_str!("pages/chain.rs"),
             include_str!("pages/declarations.rs"),
             include_str!("pages/detail.rs"),

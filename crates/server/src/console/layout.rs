@@ -10,7 +10,7 @@ use super::assets;
 use super::context::Ctx;
 use super::forms;
 use super::glossary::{self, Vocab};
-use super::i18n::{Lang, Msg};
+use super::i18n::{tf, Lang, Msg};
 
 /// What a page tells the frame about itself.
 pub(crate) struct Page<'a> {
@@ -43,17 +43,19 @@ fn area_link(area: Area) -> (&'static str, Msg) {
         Area::Enterprises => ("/console/enterprises", Msg::NavEnterprises),
         Area::Zones => ("/console/zones", Msg::NavZones),
         Area::Chain => ("/console/chain", Msg::NavChain),
+        Area::Accounts => ("/console/accounts", Msg::NavAccounts),
     }
 }
 
 fn navigation(ctx: &Ctx, current: Option<Area>) -> Markup {
-    if ctx.areas.is_empty() {
+    let entries: Vec<Area> = ctx.areas.iter().copied().filter(|area| area.in_navigation()).collect();
+    if entries.is_empty() {
         return html! {};
     }
     html! {
         nav class="site-nav" aria-label=(ctx.t(Msg::MainNav)) {
             ul {
-                @for area in ctx.areas.iter().copied() {
+                @for area in entries {
                     @let (path, label) = area_link(area);
                     li {
                         a href=(path) aria-current=[(current == Some(area)).then_some("page")] { (ctx.t(label)) }
@@ -91,7 +93,12 @@ fn user_box(ctx: &Ctx) -> Markup {
     html! {
         div class="user" {
             p class="user-who" {
-                span { span class="user-id" { (user.user_id) } " · " span class="user-roles" { (roles.join(ctx.lang.list_separator())) } }
+                span {
+                    a class="user-id" href="/console/account"
+                        title=(tf(ctx.lang, Msg::MyAccountLink, &[("user", &user.user_id)]))
+                        aria-current=[(ctx.path == "/console/account").then_some("page")] { (user.user_id) }
+                    " · " span class="user-roles" { (roles.join(ctx.lang.list_separator())) }
+                }
                 " "
                 span class="user-party" title=(user.party) { (ctx.party_name.as_deref().unwrap_or(&user.party)) }
             }

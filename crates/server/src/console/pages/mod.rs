@@ -1,6 +1,8 @@
 //! The console's pages, one module per area: each handler reads the request, calls the use case as the
 //! logged-in user, and renders the outcome (or an error page).
 
+pub(crate) mod account;
+pub(crate) mod accounts;
 pub(crate) mod chain;
 pub(crate) mod declarations;
 pub(crate) mod detail;
