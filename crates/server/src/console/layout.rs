@@ -110,6 +110,19 @@ fn user_box(ctx: &Ctx) -> Markup {
     }
 }
 
+/// The header row of a data table: one column heading per message.
+pub(crate) fn head_row(ctx: &Ctx, columns: &[Msg]) -> Markup {
+    html! {
+        thead {
+            tr {
+                @for column in columns {
+                    th scope="col" { (ctx.t(*column)) }
+                }
+            }
+        }
+    }
+}
+
 /// The whole document around `body`.
 pub(crate) fn render(ctx: &Ctx, page: &Page<'_>, body: Markup) -> Markup {
     html! {

@@ -50,18 +50,7 @@ fn tokens_table(ctx: &Ctx, tokens: &[Value]) -> Markup {
             div class="table-scroll" {
                 table class="data" {
                     caption { (ctx.t(Msg::TokensCaption)) }
-                    thead {
-                        tr {
-                            th scope="col" { (ctx.t(Msg::TokenName)) }
-                            th scope="col" { (ctx.t(Msg::TokenId)) }
-                            th scope="col" { (ctx.t(Msg::IssuedAt)) }
-                            th scope="col" { (ctx.t(Msg::ExpiresAt)) }
-                            th scope="col" { (ctx.t(Msg::TokenState)) }
-                            th scope="col" { (ctx.t(Msg::RevokedBy)) }
-                            th scope="col" { (ctx.t(Msg::RevokedAt)) }
-                            th scope="col" { (ctx.t(Msg::Actions)) }
-                        }
-                    }
+                    (layout::head_row(ctx, &[Msg::TokenName, Msg::TokenId, Msg::IssuedAt, Msg::ExpiresAt, Msg::TokenState, Msg::RevokedBy, Msg::RevokedAt, Msg::Actions]))
                     tbody {
                         @for token in tokens {
                             @let (id, name, state) = (field(token, "token_id"), field(token, "name"), field(token, "state"));

@@ -101,19 +101,7 @@ fn table(session: &Session, api: &Shared, accounts: &[Value]) -> Markup {
             div class="table-scroll" {
                 table class="data" {
                     caption { (ctx.t(Msg::AccountsCaption)) }
-                    thead {
-                        tr {
-                            th scope="col" { (ctx.t(Msg::UserId)) }
-                            th scope="col" { (ctx.t(Msg::DisplayName)) }
-                            th scope="col" { (ctx.t(Msg::Party)) }
-                            th scope="col" { (ctx.t(Msg::Roles)) }
-                            th scope="col" { (ctx.t(Msg::AccountActive)) }
-                            th scope="col" { (ctx.t(Msg::PasswordLogin)) }
-                            th scope="col" { (ctx.t(Msg::RecordedBy)) }
-                            th scope="col" { (ctx.t(Msg::RecordedAt)) }
-                            th scope="col" { (ctx.t(Msg::Actions)) }
-                        }
-                    }
+                    (layout::head_row(ctx, &[Msg::UserId, Msg::DisplayName, Msg::Party, Msg::Roles, Msg::AccountActive, Msg::PasswordLogin, Msg::RecordedBy, Msg::RecordedAt, Msg::Actions]))
                     tbody {
                         @for account in accounts {
                             @let (user_id, party, kind) = (field(account, "user_id"), field(account, "party"), field(account, "party_kind"));

@@ -70,16 +70,7 @@ pub(crate) fn history(ctx: &Ctx, events: &[CheckedEvent]) -> Markup {
             div class="table-scroll" {
                 table class="data" {
                     caption class="visually-hidden" { (ctx.t(Msg::History)) }
-                    thead {
-                        tr {
-                            th scope="col" { (ctx.t(Msg::Seq)) }
-                            th scope="col" { (ctx.t(Msg::Time)) }
-                            th scope="col" { (ctx.t(Msg::EventKind)) }
-                            th scope="col" { (ctx.t(Msg::Hash)) }
-                            th scope="col" { (ctx.t(Msg::HashCheck)) }
-                            th scope="col" { (ctx.t(Msg::LinkCheck)) }
-                        }
-                    }
+                    (layout::head_row(ctx, &[Msg::Seq, Msg::Time, Msg::EventKind, Msg::Hash, Msg::HashCheck, Msg::LinkCheck]))
                     tbody {
                         @for checked in events {
                             @let event = &checked.event;

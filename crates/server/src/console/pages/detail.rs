@@ -85,15 +85,7 @@ fn parties(ctx: &Ctx, rows: &[PartyRow<'_>]) -> Markup {
     html! {
         table class="data" {
             caption class="visually-hidden" { (ctx.t(Msg::Parties)) }
-            thead {
-                tr {
-                    th scope="col" { (ctx.t(Msg::PartyRole)) }
-                    th scope="col" { (ctx.t(Msg::Uscc)) }
-                    th scope="col" { (ctx.t(Msg::Name)) }
-                    th scope="col" { (ctx.t(Msg::CreditClass)) }
-                    th scope="col" { (ctx.t(Msg::ZoneRegistered)) }
-                }
-            }
+            (layout::head_row(ctx, &[Msg::PartyRole, Msg::Uscc, Msg::Name, Msg::CreditClass, Msg::ZoneRegistered]))
             tbody {
                 @for row in rows {
                     tr {

@@ -27,15 +27,7 @@ pub(crate) async fn list(State(api): State<Shared>, session: Session) -> Respons
             div class="table-scroll" {
                 table class="data" {
                     caption { (ctx.t(Msg::EnterprisesCaption)) }
-                    thead {
-                        tr {
-                            th scope="col" { (ctx.t(Msg::Uscc)) }
-                            th scope="col" { (ctx.t(Msg::Name)) }
-                            th scope="col" { (ctx.t(Msg::CreditClass)) }
-                            th scope="col" { (ctx.t(Msg::ZoneRegistered)) }
-                            th scope="col" { (ctx.t(Msg::OnLists)) }
-                        }
-                    }
+                    (layout::head_row(ctx, &[Msg::Uscc, Msg::Name, Msg::CreditClass, Msg::ZoneRegistered, Msg::OnLists]))
                     tbody {
                         @for party in &parties {
                             tr {

@@ -140,13 +140,7 @@ pub(crate) async fn entries(
         } @else {
             table class="data" {
                 caption { (ctx.t(Msg::EntriesInForce)) " · " (on) }
-                thead {
-                    tr {
-                        th scope="col" { (ctx.t(Msg::Entry)) }
-                        th scope="col" { (ctx.t(Msg::EffectiveFrom)) }
-                        th scope="col" { (ctx.t(Msg::Note)) }
-                    }
-                }
+                (layout::head_row(ctx, &[Msg::Entry, Msg::EffectiveFrom, Msg::Note]))
                 tbody {
                     @for entry in items {
                         tr {
