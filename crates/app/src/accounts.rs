@@ -268,15 +268,7 @@ impl App {
     /// auditors. Listing needs `account.read` on the party's accounts as a whole.
     pub async fn list_accounts(&self, who: &Principal, party: Option<String>, all: bool) -> AppResult<Vec<Value>> {
         let party = if all { None } else { Some(party.unwrap_or_else(|| who.party.clone())) };
-        // Every party at once is the party `*`, which nobody belongs to.
-        let probe_party = party.clone().unwrap_or_else(|| "*".to_owned());
-        let party_kind = match probe_party.split_once(':') {
-            Some((kind, _)) => PartyKind::parse(kind).unwrap_or(PartyKind::Customs),
-            None => PartyKind::Enterprise,
-        };
-        // An account id nobody holds: only policies about the whole party (or all parties) can allow this.
-        let probe = Resource::Account { user_id: String::new(), party: probe_party, party_kind };
-        self.authorize(who, Action::AccountRead, &probe)?;
+        self.authorize(who, Action::AccountRead, &Resource::accounts_of(party.as_deref()))?;
         let mut out = Vec::new();
         let mut after = None;
         loop {

@@ -208,6 +208,20 @@ impl App {
         }
     }
 
+    /// Authorizes an action over declarations of one declarant, or of every declarant when `declarant` is
+    /// `None`. A caller who may not act on every party's (an enterprise user) is scoped to their own party
+    /// first; naming another party stays refused.
+    fn authorize_party_scope(&self, who: &Principal, action: Action, declarant: &mut Option<String>) -> AppResult<()> {
+        if declarant.is_none() && !self.allows(who, action, &Resource::Platform) {
+            *declarant = Some(who.party.clone());
+        }
+        let resource = match declarant {
+            Some(party) => Resource::Party { id: party.clone(), kind: auth::PartyKind::Enterprise },
+            None => Resource::Platform,
+        };
+        self.authorize(who, action, &resource)
+    }
+
     /// Whether the policies allow it, without an error (for showing or hiding what a user may do).
     pub fn allows(&self, who: &Principal, action: Action, resource: &Resource) -> bool {
         self.authorizer.decide(who, action, resource).is_ok_and(|d| d.allowed)
@@ -373,14 +387,7 @@ impl App {
         who: &Principal,
         mut query: ListQuery,
     ) -> AppResult<(Vec<Value>, Option<i64>)> {
-        if query.declarant.is_none() && !self.allows(who, Action::DeclarationList, &Resource::Platform) {
-            query.declarant = Some(who.party.clone());
-        }
-        let resource = match &query.declarant {
-            Some(party) => Resource::Party { id: party.clone(), kind: auth::PartyKind::Enterprise },
-            None => Resource::Platform,
-        };
-        self.authorize(who, Action::DeclarationList, &resource)?;
+        self.authorize_party_scope(who, Action::DeclarationList, &mut query.declarant)?;
         let errors = query.validate();
         if !errors.is_empty() {
             return Err(errors.into());
@@ -494,14 +501,7 @@ impl App {
     /// Aggregates for the monitoring centre. Callers who may not see every party's figures are limited to
     /// their own party.
     pub async fn stats(&self, who: &Principal, mut query: StatsQuery) -> AppResult<DeclarationStats> {
-        if query.declarant.is_none() && !self.allows(who, Action::StatsRead, &Resource::Platform) {
-            query.declarant = Some(who.party.clone());
-        }
-        let resource = match &query.declarant {
-            Some(party) => Resource::Party { id: party.clone(), kind: auth::PartyKind::Enterprise },
-            None => Resource::Platform,
-        };
-        self.authorize(who, Action::StatsRead, &resource)?;
+        self.authorize_party_scope(who, Action::StatsRead, &mut query.declarant)?;
         if query.declared_from > query.declared_to {
             let message = format!("{} is after declared_to {}", query.declared_from, query.declared_to);
             return Err(FieldErrors::from(FieldError::new("range", "declared_from", message)).into());

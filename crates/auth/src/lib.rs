@@ -69,6 +69,15 @@ impl PartyKind {
         }
     }
 
+    /// The kind of party an id names: `<kind>:<name>` for bodies (an unknown kind reads as customs, which no
+    /// policy grants anything by kind), anything else is an enterprise's USCC.
+    pub fn of_party(id: &str) -> PartyKind {
+        match id.split_once(':') {
+            Some((kind, _)) => PartyKind::parse(kind).unwrap_or(PartyKind::Customs),
+            None => PartyKind::Enterprise,
+        }
+    }
+
     /// The kinds an account may have (all but the platform).
     pub fn account_kinds() -> [PartyKind; 4] {
         [PartyKind::Enterprise, PartyKind::Customs, PartyKind::Authority, PartyKind::Bank]
@@ -260,6 +269,15 @@ pub enum Resource {
     Platform,
     /// An account (for account and token management).
     Account { user_id: String, party: String, party_kind: PartyKind },
+}
+
+impl Resource {
+    /// The accounts of a party as a whole — an account id nobody holds, so only policies about the whole
+    /// party can allow it — or, with `None`, of every party (the party `*`, which nobody belongs to).
+    pub fn accounts_of(party: Option<&str>) -> Resource {
+        let party = party.unwrap_or("*");
+        Resource::Account { user_id: String::new(), party: party.to_owned(), party_kind: PartyKind::of_party(party) }
+    }
 }
 
 /// The answer to one question.

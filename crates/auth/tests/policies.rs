@@ -203,4 +203,14 @@ fn roles_belong_to_party_kinds() {
     for role in Role::ALL {
         assert_eq!(Role::parse(role.as_str()), Some(role));
     }
+    assert_eq!(PartyKind::of_party(SHOP), PartyKind::Enterprise);
+    assert_eq!(PartyKind::of_party("bank:boc-hq"), PartyKind::Bank);
+    assert_eq!(PartyKind::of_party("authority:iacm"), PartyKind::Authority);
+    assert_eq!(PartyKind::of_party("*"), PartyKind::Enterprise);
+    // The accounts of a whole party: the enterprise admin may read their own, not another's or everyone's.
+    assert!(allowed(&enterprise_admin(), Action::AccountRead, &Resource::accounts_of(Some(SHOP))));
+    assert!(!allowed(&enterprise_admin(), Action::AccountRead, &Resource::accounts_of(Some(OTHER))));
+    assert!(!allowed(&enterprise_admin(), Action::AccountRead, &Resource::accounts_of(None)));
+    assert!(allowed(&supervisor(), Action::AccountRead, &Resource::accounts_of(None)));
+    assert!(!allowed(&declarant(), Action::AccountRead, &Resource::accounts_of(Some(SHOP))));
 }

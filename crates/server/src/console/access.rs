@@ -63,12 +63,7 @@ pub(crate) fn default_accounts_party(who: &Principal) -> Option<&str> {
 /// The resource `App::list_accounts` asks about: the accounts of a party as a whole (an account id nobody
 /// holds), the party `*` standing for every party.
 fn accounts_probe(who: &Principal) -> Resource {
-    let party = default_accounts_party(who).unwrap_or("*").to_owned();
-    let party_kind = match party.split_once(':') {
-        Some((kind, _)) => PartyKind::parse(kind).unwrap_or(PartyKind::Customs),
-        None => PartyKind::Enterprise,
-    };
-    Resource::Account { user_id: String::new(), party, party_kind }
+    Resource::accounts_of(default_accounts_party(who))
 }
 
 /// May `who` create accounts for `party` (their own party, or every party as `*`)?

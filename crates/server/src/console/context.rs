@@ -3,11 +3,13 @@
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use zonegate_auth::{PartyKind, Principal};
 
 use super::access::{self, Area};
 use super::format::href;
+use super::forms::FormFields;
 use super::glossary;
 use super::i18n::{Lang, Msg};
 use crate::auth::{Caller, ConsoleCaller};
@@ -81,6 +83,14 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn principal(&self) -> &Principal {
         &self.caller.principal
+    }
+
+    /// Checks a posted form's `_csrf` field (and the `Origin` header) against the session: `Some` is the
+    /// refusal, as the console's error page.
+    pub(crate) fn form_refusal(&self, headers: &HeaderMap, fields: &FormFields) -> Option<Response> {
+        crate::auth::check_form_csrf(&self.caller, headers, fields.get("_csrf"))
+            .err()
+            .map(|error| super::errors::api(&self.ctx, error))
     }
 }
 

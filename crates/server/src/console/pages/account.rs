@@ -162,8 +162,8 @@ pub(crate) async fn issue(
     fields: FormFields,
 ) -> Response {
     let ctx = &session.ctx;
-    if let Err(error) = crate::auth::check_form_csrf(&session.caller, &headers, fields.get("_csrf")) {
-        return errors::api(ctx, error);
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
     }
     let form = TokenForm { name: fields.get("name"), days: fields.get("expires_in_days").to_owned() };
     let days = if form.days.is_empty() { Ok(TOKEN_DAYS_DEFAULT) } else { form.days.parse::<i64>() };
@@ -197,8 +197,8 @@ pub(crate) async fn revoke(
     fields: FormFields,
 ) -> Response {
     let ctx = &session.ctx;
-    if let Err(error) = crate::auth::check_form_csrf(&session.caller, &headers, fields.get("_csrf")) {
-        return errors::api(ctx, error);
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
     }
     match api.app.revoke_token(session.principal(), &token_id).await {
         Ok(_) => Redirect::to("/console/account").into_response(),

@@ -289,8 +289,8 @@ pub(crate) async fn create(
     fields: FormFields,
 ) -> Response {
     let ctx = &session.ctx;
-    if let Err(error) = crate::auth::check_form_csrf(&session.caller, &headers, fields.get("_csrf")) {
-        return errors::api(ctx, error);
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
     }
     let who = session.principal();
     let mut form = AccountForm {
@@ -339,8 +339,8 @@ pub(crate) async fn deactivate(
     fields: FormFields,
 ) -> Response {
     let ctx = &session.ctx;
-    if let Err(error) = crate::auth::check_form_csrf(&session.caller, &headers, fields.get("_csrf")) {
-        return errors::api(ctx, error);
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
     }
     match api.app.deactivate_account(session.principal(), &user_id).await {
         Ok(_) => Redirect::to("/console/accounts").into_response(),

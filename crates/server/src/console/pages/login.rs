@@ -80,8 +80,8 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     fields: FormFields,
 ) -> Response {
-    if let Err(error) = crate::auth::check_form_csrf(&session.caller, &headers, fields.get("_csrf")) {
-        return errors::api(&session.ctx, error);
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
     }
     match crate::auth::logout(&api, &session.caller).await {
         Ok(cookie) => ([(SET_COOKIE, cookie)], Redirect::to("/console/login")).into_response(),

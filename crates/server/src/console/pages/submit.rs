@@ -369,8 +369,8 @@ pub(crate) async fn submit(
     fields: FormFields,
 ) -> Response {
     let ctx = &session.ctx;
-    if let Err(error) = crate::auth::check_form_csrf(&session.caller, &headers, fields.get("_csrf")) {
-        return errors::api(ctx, error);
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
     }
     let enterprise = session.principal().party_kind == PartyKind::Enterprise;
     if fields.get("action") == "add_item" {
