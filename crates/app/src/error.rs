@@ -11,6 +11,9 @@ pub enum AppError {
     /// Another document was recorded under the same (declarant, reference).
     #[error("declaration `{reference}` of `{declarant}` was recorded before with other content (id {existing_id})")]
     Conflict { declarant: String, reference: String, existing_id: i64 },
+    /// Another body was recorded before under the same identity (an alert id, an inspection result).
+    #[error("{0}")]
+    Clash(String),
     #[error("{what} not found")]
     NotFound { what: String },
     /// No valid credentials: unknown user or wrong password, unknown/expired/revoked token, ended session.
@@ -34,6 +37,7 @@ impl AppError {
         match self {
             AppError::Invalid(_) => "invalid",
             AppError::Conflict { .. } => "conflict",
+            AppError::Clash(_) => "conflict",
             AppError::NotFound { .. } => "not_found",
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden { .. } => "forbidden",

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod error;
 pub mod hs_search;
+pub mod risk;
 pub mod rows;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
@@ -141,6 +142,10 @@ pub struct App {
     clock: Arc<dyn Clock>,
     state: RwLock<State>,
     authorizer: Authorizer,
+    risk: RwLock<risk::RiskState>,
+    risk_config: risk::RiskConfig,
+    /// Serialises this process's risk-data writes (rule-set versions are numbered in order).
+    risk_writes: tokio::sync::Mutex<()>,
 }
 
 fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
@@ -148,8 +153,19 @@ fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
 }
 
 impl App {
-    /// Opens the app over a store. A store that has never held policy data is seeded with the shipped data.
+    /// Opens the app over a store with the demo risk configuration ([`risk::RiskConfig::demo`]: the public
+    /// demo draw secret, no model). Deployments use [`App::open_with`].
     pub async fn open(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppResult<App> {
+        App::open_with(store, clock, risk::RiskConfig::demo()).await
+    }
+
+    /// Opens the app over a store. A store that has never held policy data is seeded with the shipped data,
+    /// and one without risk rules with the shipped rule set.
+    pub async fn open_with(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        risk_config: risk::RiskConfig,
+    ) -> AppResult<App> {
         if store.policy_row_count().await? == 0 {
             let shipped =
                 defaults::shipped_rows().map_err(|e| AppError::Internal(format!("shipped data is invalid: {e}")))?;
@@ -163,7 +179,11 @@ impl App {
             clock,
             state: RwLock::new(State { book: Arc::new(PolicyBook::default()), parties: HashMap::new() }),
             authorizer,
+            risk: RwLock::new(risk::RiskState::default()),
+            risk_config,
+            risk_writes: tokio::sync::Mutex::new(()),
         };
+        app.seed_risk().await?;
         app.reload().await?;
         Ok(app)
     }
@@ -187,9 +207,11 @@ impl App {
                 parties.insert(record.uscc.clone(), party);
             }
         }
-        let mut state = self.state.write().map_err(|_| AppError::Internal("state lock poisoned".into()))?;
-        *state = State { book, parties };
-        Ok(())
+        {
+            let mut state = self.state.write().map_err(|_| AppError::Internal("state lock poisoned".into()))?;
+            *state = State { book, parties };
+        }
+        self.load_risk().await
     }
 
     pub fn book(&self) -> Arc<PolicyBook> {
@@ -268,20 +290,24 @@ impl App {
         Ok(added)
     }
 
-    /// Assesses a document without recording it.
-    pub fn assess_document(&self, document: &Value) -> AppResult<(Declaration, Assessment)> {
+    /// Assesses a document and decides its channel, without recording it.
+    pub fn assess_document(&self, document: &Value) -> AppResult<(Declaration, Assessment, zonegate_risk::Decision)> {
         let book = self.book();
         let declaration = parse_declaration(&book, document)?;
         let declarant = self.party(declaration.declarant.as_str());
         let importer = self.party(declaration.importer.as_str());
         let assessment = assess(&book, &declaration, declarant.as_ref(), importer.as_ref())?;
-        Ok((declaration, assessment))
+        let (Some(declarant), Some(importer)) = (declarant, importer) else {
+            return Err(AppError::Internal("an assessed declaration has known parties".into()));
+        };
+        let decision = self.decide_channel(&book, &declaration, &assessment, &declarant, &importer)?;
+        Ok((declaration, assessment, decision))
     }
 
     /// Parses and assesses, producing the record to store, attributed to `who`.
     pub fn prepare(&self, who: &Principal, document: &Value) -> AppResult<Prepared> {
-        let (declaration, assessment) = self.assess_document(document)?;
-        let assessment_json = serde_json::to_string(&AssessmentJson::new(&declaration, &assessment))
+        let (declaration, assessment, decision) = self.assess_document(document)?;
+        let assessment_json = serde_json::to_string(&AssessmentJson::new(&declaration, &assessment, &decision))
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let payable_fen = fen_to_i64(assessment.totals.payable_cny);
         let waived_fen = fen_to_i64(assessment.totals.waived_cny());
@@ -293,7 +319,7 @@ impl App {
             flow: declaration.flow.as_str().to_owned(),
             declared_on: declaration.declared_on,
             treatments: assessment.treatments().iter().map(|t| t.as_str().to_owned()).collect(),
-            channel: assessment.channel.as_str().to_owned(),
+            channel: decision.channel.as_str().to_owned(),
             payable_fen,
             document_sha256: zonegate_wire::document_sha256(document),
             document_json: zonegate_wire::canonical_json(document),
@@ -355,6 +381,7 @@ impl App {
         match self.store.submit_declaration(prepared.record).await? {
             SubmitOutcome::Created(stored) => {
                 tracing::debug!(declaration.id = stored.id, declaration.flow = %stored.flow, "declaration recorded");
+                self.count_declaration(&stored.declarant);
                 Ok(Submitted::Created(response_body(&stored)?))
             }
             SubmitOutcome::Repeat(stored) => Ok(Submitted::Repeat(response_body(&stored)?)),

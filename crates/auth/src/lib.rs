@@ -203,10 +203,17 @@ pub enum Action {
     TokenIssue,
     TokenRead,
     TokenRevoke,
+    RiskRead,
+    RiskWrite,
+    RiskActivate,
+    CreditWrite,
+    AlertRead,
+    AlertPublish,
+    AlertWithdraw,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 25] = [
         Action::DeclarationSubmit,
         Action::DeclarationRead,
         Action::DeclarationDecide,
@@ -225,6 +232,13 @@ impl Action {
         Action::TokenIssue,
         Action::TokenRead,
         Action::TokenRevoke,
+        Action::RiskRead,
+        Action::RiskWrite,
+        Action::RiskActivate,
+        Action::CreditWrite,
+        Action::AlertRead,
+        Action::AlertPublish,
+        Action::AlertWithdraw,
     ];
 
     /// The action's Cedar id, also used in error messages and logs.
@@ -248,6 +262,13 @@ impl Action {
             Action::TokenIssue => "token.issue",
             Action::TokenRead => "token.read",
             Action::TokenRevoke => "token.revoke",
+            Action::RiskRead => "risk.read",
+            Action::RiskWrite => "risk.write",
+            Action::RiskActivate => "risk.activate",
+            Action::CreditWrite => "credit.write",
+            Action::AlertRead => "alert.read",
+            Action::AlertPublish => "alert.publish",
+            Action::AlertWithdraw => "alert.withdraw",
         }
     }
 }
@@ -269,6 +290,8 @@ pub enum Resource {
     Platform,
     /// An account (for account and token management).
     Account { user_id: String, party: String, party_kind: PartyKind },
+    /// A published risk alert, withdrawn by its publisher's party (or a supervisor).
+    Alert { key: String, publisher: String, publisher_kind: PartyKind },
 }
 
 impl Resource {
@@ -394,6 +417,19 @@ impl Authorizer {
             Resource::Platform => {
                 entities.push(Entity::new_no_attrs(uid("Platform", "zonegate"), HashSet::new()));
                 uid("Platform", "zonegate")
+            }
+            Resource::Alert { key, publisher, publisher_kind } => {
+                parties.entry(publisher.clone()).or_insert(*publisher_kind);
+                let attrs = HashMap::from([(
+                    "publisher".to_owned(),
+                    RestrictedExpression::new_entity_uid(uid("Party", publisher)),
+                )]);
+                let resource = uid("Alert", key);
+                entities.push(
+                    Entity::new(resource.clone(), attrs, HashSet::new())
+                        .map_err(|e| AuthError::Request(e.to_string()))?,
+                );
+                resource
             }
             Resource::Account { user_id, party, party_kind } => {
                 parties.entry(party.clone()).or_insert(*party_kind);

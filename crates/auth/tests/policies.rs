@@ -53,6 +53,18 @@ fn account(user_id: &str, party: &str, kind: PartyKind) -> Resource {
     Resource::Account { user_id: user_id.into(), party: party.into(), party_kind: kind }
 }
 
+fn alert(publisher: &str) -> Resource {
+    Resource::Alert {
+        key: format!("{publisher}/a-1"),
+        publisher: publisher.into(),
+        publisher_kind: PartyKind::of_party(publisher),
+    }
+}
+
+fn analyst() -> Principal {
+    user("analyst.ng", "customs:hengqin", PartyKind::Customs, &[Role::RiskAnalyst])
+}
+
 /// A resource of the type each action applies to, owned by another party than the users above.
 fn resource_for(action: Action) -> Resource {
     match action {
@@ -61,6 +73,7 @@ fn resource_for(action: Action) -> Resource {
         Action::AccountRead | Action::AccountWrite | Action::TokenIssue | Action::TokenRead | Action::TokenRevoke => {
             account("someone", OTHER, PartyKind::Enterprise)
         }
+        Action::AlertWithdraw => alert("authority:other"),
         _ => Resource::Platform,
     }
 }
@@ -213,4 +226,43 @@ fn roles_belong_to_party_kinds() {
     assert!(!allowed(&enterprise_admin(), Action::AccountRead, &Resource::accounts_of(None)));
     assert!(allowed(&supervisor(), Action::AccountRead, &Resource::accounts_of(None)));
     assert!(!allowed(&declarant(), Action::AccountRead, &Resource::accounts_of(Some(SHOP))));
+}
+
+#[test]
+fn risk_rules_are_drafted_by_analysts_and_put_in_force_by_supervisors() {
+    for who in [officer(), analyst(), supervisor(), auditor()] {
+        assert!(allowed(&who, Action::RiskRead, &Resource::Platform), "{}", who.user_id);
+    }
+    assert!(allowed(&analyst(), Action::RiskWrite, &Resource::Platform));
+    assert!(
+        !allowed(&analyst(), Action::RiskActivate, &Resource::Platform),
+        "four eyes: drafts are not put in force by their writer's role"
+    );
+    assert!(!allowed(&officer(), Action::RiskWrite, &Resource::Platform));
+    assert!(allowed(&supervisor(), Action::RiskActivate, &Resource::Platform));
+    assert!(allowed(&supervisor(), Action::CreditWrite, &Resource::Platform));
+    assert!(!allowed(&officer(), Action::CreditWrite, &Resource::Platform));
+    for who in [declarant(), enterprise_admin(), authority(), bank()] {
+        assert!(!allowed(&who, Action::RiskRead, &Resource::Platform), "{}", who.user_id);
+    }
+    let mut auditor_with_supervisor_role = auditor();
+    auditor_with_supervisor_role.roles.push(Role::Supervisor);
+    assert!(!allowed(&auditor_with_supervisor_role, Action::RiskActivate, &Resource::Platform));
+}
+
+#[test]
+fn alerts_are_shared_between_customs_and_authorities() {
+    for who in [officer(), analyst(), supervisor(), authority()] {
+        assert!(allowed(&who, Action::AlertPublish, &Resource::Platform), "{}", who.user_id);
+        assert!(allowed(&who, Action::AlertRead, &Resource::Platform), "{}", who.user_id);
+    }
+    assert!(!allowed(&declarant(), Action::AlertRead, &Resource::Platform));
+    assert!(!allowed(&bank(), Action::AlertPublish, &Resource::Platform));
+    assert!(!allowed(&auditor(), Action::AlertPublish, &Resource::Platform));
+    // A publisher's party withdraws its own alerts; another authority may not; a supervisor may.
+    assert!(allowed(&authority(), Action::AlertWithdraw, &alert("authority:iacm")));
+    assert!(!allowed(&authority(), Action::AlertWithdraw, &alert("authority:other")));
+    assert!(!allowed(&officer(), Action::AlertWithdraw, &alert("authority:iacm")));
+    assert!(allowed(&officer(), Action::AlertWithdraw, &alert("customs:hengqin")));
+    assert!(allowed(&supervisor(), Action::AlertWithdraw, &alert("authority:iacm")));
 }

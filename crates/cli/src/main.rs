@@ -3,7 +3,10 @@
 
 mod bench;
 mod bench_reads;
+mod bench_risk;
 mod offline;
+mod risk;
+mod risk_platform;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -38,6 +41,10 @@ struct DatabaseArgs {
     /// promise to writers, the fsync on its own thread; readers may see a commit a few ms before it is on disk).
     #[arg(long, env = "ZONEGATE_SQLITE_DURABILITY", default_value = "full", value_parser = ["full", "pipelined"])]
     sqlite_durability: String,
+    /// The learned risk model the engine scores declarations with (`zonegate risk learn` writes one);
+    /// without it, rules, alerts, credit and the random draw decide.
+    #[arg(long, env = "ZONEGATE_RISK_MODEL")]
+    risk_model: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -90,6 +97,11 @@ enum Command {
     },
     /// Measure assessment and durable submission throughput.
     Bench(bench::BenchArgs),
+    /// Train, score and evaluate the learned risk score.
+    Risk {
+        #[command(subcommand)]
+        what: risk::RiskCommand,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -196,9 +208,37 @@ pub async fn open_store(database: &str, sqlite_durability: &str) -> anyhow::Resu
     Ok(Arc::new(store))
 }
 
+/// The secret behind the risk engine's random draws: `ZONEGATE_DRAW_SECRET` (at least 16 bytes), or the
+/// public demo secret with a warning.
+pub fn draw_secret() -> anyhow::Result<zonegate_risk::draw::DrawSecret> {
+    match std::env::var("ZONEGATE_DRAW_SECRET") {
+        Ok(secret) => zonegate_risk::draw::DrawSecret::new(secret.into_bytes())
+            .map_err(|e| anyhow::anyhow!("ZONEGATE_DRAW_SECRET: {e}")),
+        Err(_) => {
+            tracing::warn!(
+                "ZONEGATE_DRAW_SECRET is not set: random selection uses the public demo secret, so anyone can \
+                 predict which declarations are drawn; set it in production"
+            );
+            Ok(zonegate_app::risk::RiskConfig::demo().secret)
+        }
+    }
+}
+
 async fn open_app(database: &DatabaseArgs) -> anyhow::Result<Arc<App>> {
     let store = open_store(&database.database, &database.sqlite_durability).await?;
-    Ok(Arc::new(App::open(store, Arc::new(SystemClock)).await.context("cannot open the platform")?))
+    let scorer: Option<Arc<dyn zonegate_risk::Scorer>> = match &database.risk_model {
+        Some(path) => {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open the risk model {}", path.display()))?;
+            let model = zonegate_risk::learned::LearnedModel::load(file)
+                .with_context(|| format!("cannot load the risk model {}", path.display()))?;
+            tracing::info!(model = zonegate_risk::Scorer::version(&model), "risk model loaded");
+            Some(Arc::new(model))
+        }
+        None => None,
+    };
+    let config = zonegate_app::risk::RiskConfig { secret: draw_secret()?, scorer };
+    Ok(Arc::new(App::open_with(store, Arc::new(SystemClock), config).await.context("cannot open the platform")?))
 }
 
 async fn serve(app: Arc<App>, addr: &str, http: &HttpArgs) -> anyhow::Result<()> {
@@ -288,6 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Bench(args) => bench::run(args).await?,
+        Command::Risk { what } => risk::run(what).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -68,7 +68,19 @@ pub fn assess(file: &str, parties_file: Option<&Path>) -> anyhow::Result<ExitCod
     let importer = parties.get(declaration.importer.as_str());
     match zonegate_policy::assess(&book, &declaration, declarant, importer) {
         Ok(assessment) => {
-            let json = serde_json::to_string_pretty(&AssessmentJson::new(&declaration, &assessment))?;
+            let (Some(declarant), Some(importer)) = (declarant, importer) else {
+                anyhow::bail!("an assessed declaration has known parties");
+            };
+            let secret = crate::draw_secret()?;
+            let decision = zonegate_app::risk::offline_decision(
+                &book,
+                &declaration,
+                &assessment,
+                (declarant, importer),
+                &secret,
+                chrono::Utc::now(),
+            )?;
+            let json = serde_json::to_string_pretty(&AssessmentJson::new(&declaration, &assessment, &decision))?;
             println!("{json}");
             Ok(ExitCode::SUCCESS)
         }

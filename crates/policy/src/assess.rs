@@ -1,26 +1,11 @@
-//! The assessment of a whole declaration: treatment, taxes, waivers and the channel, with reasons.
+//! The assessment of a whole declaration: treatment, taxes and waivers, with reasons. The channel is the risk
+//! engine's (`zonegate-risk`).
 
 use crate::book::PolicyBook;
 use crate::treatment::{decide, PartyFacts, Treatment};
 use rust_decimal::Decimal;
-use zonegate_domain::{CreditClass, Declaration, FieldError, FieldErrors, HsCode, Party};
+use zonegate_domain::{Declaration, FieldError, FieldErrors, HsCode, Party};
 use zonegate_tariff::{compute_item, customs_values, DeclarationTotals, ItemTaxInput, ItemTaxes};
-
-/// Where the goods go next. The five-dimension risk engine refines this; for now credit decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Release,
-    Check,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Release => "release",
-            Channel::Check => "check",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssessedItem {
@@ -39,8 +24,6 @@ pub struct AssessedItem {
 pub struct Assessment {
     pub items: Vec<AssessedItem>,
     pub totals: DeclarationTotals,
-    pub channel: Channel,
-    pub reasons: Vec<String>,
 }
 
 impl Assessment {
@@ -145,9 +128,5 @@ pub fn assess(
         return Err(errors);
     }
     let totals = DeclarationTotals::from_items(items.iter().map(|item| &item.taxes), profile.waiver_threshold_cny);
-    let (channel, reasons) = match declarant.credit_class {
-        CreditClass::Dishonest => (Channel::Check, vec!["credit.dishonest".to_owned()]),
-        CreditClass::Advanced | CreditClass::Ordinary => (Channel::Release, Vec::new()),
-    };
-    Ok(Assessment { items, totals, channel, reasons })
+    Ok(Assessment { items, totals })
 }

@@ -11,6 +11,6 @@ pub mod book;
 pub mod defaults;
 pub mod treatment;
 
-pub use assess::{assess, AssessedItem, Assessment, Channel};
+pub use assess::{assess, AssessedItem, Assessment};
 pub use book::{ListEntry, ListKind, PolicyBook, ProfileError, ZoneProfile};
 pub use treatment::{FirstLineModel, Treatment, TreatmentDecision};

@@ -311,9 +311,6 @@ fn hainan_is_configuration_zero_tariff_except_the_taxable_catalogue() {
     // Whisky: duty 5 % = 1,000; CT 20 % + 1/L: (20,000 + 1,000 + 100) × 20/80 + 100 = 5,375; VAT (21,000 + 5,375) × 13 % = 3,428.75.
     let t = &assessment.items[1].taxes;
     assert_eq!([t.duty_cny, t.consumption_tax_cny, t.vat_cny], [d("1000.00"), d("5375.00"), d("3428.75")]);
-    // The declarant has dishonest credit: the goods are checked.
-    assert_eq!(assessment.channel.as_str(), "check");
-    assert_eq!(assessment.reasons, vec!["credit.dishonest"]);
     // A non-eligible importer pays in Hainan (fallback `taxed`), where Hengqin would bond.
     let (treatment, basis, _) =
         one(&book, &declaration("hainan", Flow::FirstLineIn, Purpose::Resale, ZONE_SHOP, vec![laptops.clone()]));

@@ -83,6 +83,7 @@ impl ApiError {
                 }
                 error
             }
+            AppError::Clash(message) => ApiError::new(StatusCode::CONFLICT, "conflict", "", message),
             AppError::NotFound { what } => ApiError::not_found(field, format!("{what} not found")),
             AppError::Unauthenticated => ApiError::unauthenticated("valid credentials are required"),
             AppError::Forbidden { action, .. } => ApiError::forbidden(&action),

@@ -3,7 +3,7 @@
 
 use axum::Router;
 
-use crate::handlers::{access, declarations, enterprises, ops, tariff, zones};
+use crate::handlers::{access, declarations, enterprises, ops, risk, tariff, zones};
 use crate::Shared;
 
 /// Routes anyone may call without credentials; every other route answers `401` without them.
@@ -37,10 +37,25 @@ routes! {
     get "/v1/declarations" => declarations::list;
     get "/v1/declarations/{id}" => declarations::get_one;
     get "/v1/declarations/{id}/events" => declarations::events;
+    post "/v1/declarations/{id}/inspection" => risk::record_inspection;
+    get "/v1/declarations/{id}/inspection" => risk::get_inspection;
     get "/v1/stats/declarations" => declarations::stats;
     post "/v1/enterprises" => enterprises::create;
     get "/v1/enterprises" => enterprises::list;
     get "/v1/enterprises/{uscc}" => enterprises::get_one;
+    get "/v1/enterprises/{uscc}/credit" => risk::get_credit;
+    post "/v1/enterprises/{uscc}/credit" => risk::set_credit;
+    get "/v1/risk/rulesets" => risk::list_rule_sets;
+    post "/v1/risk/rulesets" => risk::save_rule_set;
+    get "/v1/risk/rulesets/{version}" => risk::get_rule_set;
+    post "/v1/risk/rulesets/{version}/activate" => risk::activate_rule_set;
+    get "/v1/risk/rulesets/{version}/backtest" => risk::backtest;
+    get "/v1/risk/parameters" => risk::get_parameters;
+    post "/v1/risk/parameters" => risk::set_parameters;
+    get "/v1/risk/report" => risk::report;
+    post "/v1/alerts" => risk::publish_alert;
+    get "/v1/alerts" => risk::list_alerts;
+    post "/v1/alerts/{publisher}/{id}/withdraw" => risk::withdraw_alert;
     get "/v1/zones" => zones::list_zones;
     get "/v1/zones/{zone}/lists" => zones::list_lists;
     get "/v1/zones/{zone}/lists/{list}" => zones::list_entries;

@@ -94,13 +94,20 @@ fn case(method: Method, template: &'static str, uri: &str, body: Option<Value>, 
 
 #[tokio::test]
 async fn every_route_needs_credentials_and_refuses_other_parties() {
-    let demo = Demo::new(ServerConfig::standard()).await;
+    // One forged token per route from one client: allow them all (the limit has its own test).
+    let mut config = ServerConfig::standard();
+    config.logins_per_minute = 100;
+    let demo = Demo::new(config).await;
     let (hq_token, hq_token_id) = demo.token("hq.declarant").await;
     let created =
         send(&demo.router, request(&Method::POST, "/v1/declarations", Some(&hq_token), Some(&declaration(HQ, "HQ-1"))))
             .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let id = created.body["id"].as_i64().unwrap();
+    let (iacm, _) = demo.token("macao.iacm").await;
+    let alert = json!({ "id": "a-1", "title": "Shrimp", "severity": "high", "scope": { "hs": ["0306"] }, "valid_from": "2026-03-02" });
+    let published = send(&demo.router, request(&Method::POST, "/v1/alerts", Some(&iacm), Some(&alert))).await;
+    assert_eq!(published.status, StatusCode::CREATED, "{}", published.body);
     let entry = json!({ "entries": [ { "item": "8528", "effective_from": "2026-03-02" } ] });
     let account = json!({ "user_id": "hq.clerk9", "party": HQ, "party_kind": "enterprise", "roles": ["declarant"], "password": "a long enough password" });
     let party = json!({ "uscc": HQ, "name": "Renamed", "zone_registered": true });
@@ -154,6 +161,73 @@ async fn every_route_needs_credentials_and_refuses_other_parties() {
         case(Method::GET, "/metrics", "/metrics", None, "hq.declarant"),
         case(Method::GET, "/v1/session", "/v1/session", None, ""),
         case(Method::DELETE, "/v1/session", "/v1/session", None, ""),
+        case(
+            Method::POST,
+            "/v1/declarations/{id}/inspection",
+            &format!("/v1/declarations/{id}/inspection"),
+            Some(json!({ "outcome": "no_finding" })),
+            "analyst",
+        ),
+        case(
+            Method::GET,
+            "/v1/declarations/{id}/inspection",
+            &format!("/v1/declarations/{id}/inspection"),
+            None,
+            "shop.declarant",
+        ),
+        case(
+            Method::GET,
+            "/v1/enterprises/{uscc}/credit",
+            &format!("/v1/enterprises/{HQ}/credit"),
+            None,
+            "shop.declarant",
+        ),
+        case(
+            Method::POST,
+            "/v1/enterprises/{uscc}/credit",
+            &format!("/v1/enterprises/{HQ}/credit"),
+            Some(json!({ "class": "advanced", "effective_from": "2026-03-02", "reason": "AEO certificate 2026-17" })),
+            "officer",
+        ),
+        case(Method::GET, "/v1/risk/rulesets", "/v1/risk/rulesets", None, "hq.declarant"),
+        case(Method::POST, "/v1/risk/rulesets", "/v1/risk/rulesets", Some(json!({ "rules": [] })), "officer"),
+        case(Method::GET, "/v1/risk/rulesets/{version}", "/v1/risk/rulesets/1", None, "macao.iacm"),
+        case(
+            Method::POST,
+            "/v1/risk/rulesets/{version}/activate",
+            "/v1/risk/rulesets/1/activate",
+            Some(json!({ "effective_from": "2026-03-02" })),
+            "analyst",
+        ),
+        case(Method::GET, "/v1/risk/rulesets/{version}/backtest", "/v1/risk/rulesets/1/backtest", None, "officer"),
+        case(Method::GET, "/v1/risk/parameters", "/v1/risk/parameters", None, "bank.boc"),
+        case(
+            Method::POST,
+            "/v1/risk/parameters",
+            "/v1/risk/parameters",
+            Some(
+                json!({ "effective_from": "2026-03-02", "parameters": zonegate_risk::params::RiskParameters::default() }),
+            ),
+            "analyst",
+        ),
+        case(Method::GET, "/v1/risk/report", "/v1/risk/report", None, "hq.admin"),
+        case(
+            Method::POST,
+            "/v1/alerts",
+            "/v1/alerts",
+            Some(
+                json!({ "id": "a-1", "title": "Shrimp", "severity": "high", "scope": { "hs": ["0306"] }, "valid_from": "2026-03-02" }),
+            ),
+            "bank.boc",
+        ),
+        case(Method::GET, "/v1/alerts", "/v1/alerts", None, "hq.declarant"),
+        case(
+            Method::POST,
+            "/v1/alerts/{publisher}/{id}/withdraw",
+            "/v1/alerts/authority:macao-iacm/a-1/withdraw",
+            Some(json!({ "reason": "lifted" })),
+            "officer",
+        ),
     ];
     // The table covers every route that is not public.
     let covered: BTreeSet<(String, String)> =

@@ -21,9 +21,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, DeclarationEvent, WRITE_BATCH_MAX};
 use zonegate_store::{
-    AccountRecord, ChainReport, DeclarationFilter, DeclarationStats, Event, NewDeclaration, Page, PartyRecord,
-    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError, StoreResult, StoredDeclaration, SubmitOutcome,
-    TokenRecord,
+    AccountRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event, InspectionOutcome,
+    InspectionRecord, NewDeclaration, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store,
+    StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
 };
 
 use reader::Reader;
@@ -213,6 +213,24 @@ impl Store for PgStore {
 
     async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord> {
         self.reader()?.get_session(session_sha256).await
+    }
+
+    async fn record_inspection(&self, inspection: InspectionRecord) -> StoreResult<InspectionOutcome> {
+        let inspection = backend::inspection_as_stored(inspection)?;
+        let payload = backend::inspection_payload(&inspection);
+        self.writer.write_inspection(WriteOp::RecordInspection { inspection, payload }).await
+    }
+
+    async fn get_inspection(&self, declaration_id: i64) -> StoreResult<InspectionRecord> {
+        self.reader()?.get_inspection(declaration_id).await
+    }
+
+    async fn list_inspections(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<InspectionRecord>> {
+        self.reader()?.list_inspections(after, limit).await
+    }
+
+    async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>> {
+        self.reader()?.declarant_history().await
     }
 
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {

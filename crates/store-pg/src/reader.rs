@@ -12,8 +12,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 use zonegate_store::backend::{self, from_micros, ChainVerifier};
 use zonegate_store::{
-    AccountRecord, ChainReport, DailyFlow, DeclarationFilter, DeclarationStats, Event, Page, PartyRecord, PolicyRow,
-    Revocation, SessionRecord, StatsQuery, StoreError, StoreResult, StoredDeclaration, TokenRecord,
+    AccountRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
+    InspectionRecord, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError, StoreResult,
+    StoredDeclaration, TokenRecord,
 };
 
 use crate::error::Context;
@@ -44,6 +45,25 @@ macro_rules! token_select {
     };
 }
 pub(crate) use token_select;
+
+/// `SELECT <every inspection column> FROM inspections i <rest>`, as a literal.
+macro_rules! inspection_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT i.declaration_id, i.outcome, i.body_json, i.body_sha256, i.recorded_by, i.recorded_at_us \
+             FROM inspections i ",
+            $rest
+        )
+    };
+}
+pub(crate) use inspection_select;
+
+/// Every declarant's counts in one grouped statement: the declarations left-joined to their inspections by
+/// key. `$1` is the outcome counted as a finding.
+const DECLARANT_HISTORY_SQL: &str = "\
+    SELECT d.declarant, count(*), count(i.declaration_id), count(*) FILTER (WHERE i.outcome = $1::text) \
+    FROM declarations d LEFT JOIN inspections i ON i.declaration_id = d.id \
+    GROUP BY d.declarant ORDER BY d.declarant";
 
 const PARTY_SELECT: &str = "SELECT p.uscc, p.name, p.body_json, p.recorded_by, p.recorded_at_us \
      FROM party_current c JOIN parties p ON p.version = c.version";
@@ -157,6 +177,19 @@ pub(crate) fn token_from_row(row: &Row) -> StoreResult<TokenRecord> {
     })
 }
 
+/// A row of [`inspection_select!`].
+pub(crate) fn inspection_from_row(row: &Row) -> StoreResult<InspectionRecord> {
+    const WHAT: &str = "read inspection";
+    Ok(InspectionRecord {
+        declaration_id: get(row, 0, WHAT)?,
+        outcome: get(row, 1, WHAT)?,
+        body_json: get(row, 2, WHAT)?,
+        body_sha256: get(row, 3, WHAT)?,
+        recorded_by: get(row, 4, WHAT)?,
+        recorded_at: from_micros(get(row, 5, WHAT)?)?,
+    })
+}
+
 fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
     const WHAT: &str = "read session";
     Ok(SessionRecord {
@@ -222,6 +255,9 @@ struct Statements {
     tokens_all: Statement,
     tokens_of_user: Statement,
     session: Statement,
+    inspection: Statement,
+    inspections: Statement,
+    declarant_history: Statement,
 }
 
 /// One read connection.
@@ -272,6 +308,12 @@ impl Reader {
             tokens_all: prepare(token_select!("ORDER BY t.id").into()).await?,
             tokens_of_user: prepare(token_select!("WHERE t.user_id = $1 ORDER BY t.id").into()).await?,
             session: prepare(format!("{SESSION_SELECT} WHERE s.session_sha256 = $1")).await?,
+            inspection: prepare(inspection_select!("WHERE i.declaration_id = $1").into()).await?,
+            inspections: prepare(
+                inspection_select!("WHERE i.declaration_id > $1 ORDER BY i.declaration_id LIMIT $2").into(),
+            )
+            .await?,
+            declarant_history: prepare(DECLARANT_HISTORY_SQL.into()).await?,
         };
         Ok(Reader { client, statements, listings: Mutex::new(HashMap::new()) })
     }
@@ -448,6 +490,33 @@ impl Reader {
     pub(crate) async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord> {
         let row = self.client.query_opt(&self.statements.session, &[&session_sha256]).await.ctx("get session")?;
         row.as_ref().map(session_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn get_inspection(&self, declaration_id: i64) -> StoreResult<InspectionRecord> {
+        let row = self.client.query_opt(&self.statements.inspection, &[&declaration_id]).await.ctx("get inspection")?;
+        row.as_ref().map(inspection_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn list_inspections(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<InspectionRecord>> {
+        let (after, limit) = (after.unwrap_or(i64::MIN), i64::from(backend::clamp_limit(limit)));
+        let rows = self.client.query(&self.statements.inspections, &[&after, &limit]).await.ctx("list inspections")?;
+        rows.iter().map(inspection_from_row).collect()
+    }
+
+    pub(crate) async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>> {
+        const WHAT: &str = "read declarant history";
+        let rows =
+            self.client.query(&self.statements.declarant_history, &[&backend::INSPECTION_FINDING]).await.ctx(WHAT)?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeclarantHistory {
+                    declarant: get(row, 0, WHAT)?,
+                    declarations: get(row, 1, WHAT)?,
+                    inspections: get(row, 2, WHAT)?,
+                    findings: get(row, 3, WHAT)?,
+                })
+            })
+            .collect()
     }
 
     async fn events_page(&self, after: i64, limit: i64) -> StoreResult<Vec<Event>> {

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "accounts_attribution_stats",
         sql: include_str!("../migrations/0002_accounts_attribution_stats.sql"),
     },
+    Migration { version: 3, name: "inspections", sql: include_str!("../migrations/0003_inspections.sql") },
 ];
 
 /// `name` as a quoted SQL identifier.

@@ -14,10 +14,11 @@
 //! batch order. A party or policy write in the batch flushes the declarations before it and runs its own
 //! statement, so the chain keeps batch order.
 //!
-//! Account, token and session writes run their own statements in batch order too, as party writes do, so
-//! each is atomic with its event. A request refused for what it asks (`NotFound`, `AlreadyExists`: an
-//! unknown token to revoke, a token id that is taken) is decided by queries that succeed and before it
-//! writes anything, so it is answered without spoiling the batch.
+//! Account, token, session and inspection writes run their own statements in batch order too, as party
+//! writes do, so each is atomic with its event. A request refused for what it asks (`NotFound`,
+//! `AlreadyExists`: an unknown token to revoke, a token id that is taken, an inspection of an unknown
+//! declaration) is decided by queries that succeed and before it writes anything, so it is answered without
+//! spoiling the batch.
 //!
 //! A failing request must not spoil the others. PostgreSQL aborts a transaction at its first error, so if
 //! any statement of the bulk attempt fails (the unique key is the last line of defence), the transaction is
@@ -34,12 +35,14 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
 use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent};
 use zonegate_store::{
-    AccountRecord, Event, NewDeclaration, PartyRecord, PolicyRow, Revocation, SessionRecord, StoreError, StoreResult,
-    StoredDeclaration, SubmitOutcome, TokenRecord,
+    AccountRecord, Event, InspectionOutcome, InspectionRecord, NewDeclaration, PartyRecord, PolicyRow, Revocation,
+    SessionRecord, StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
 };
 
 use crate::error::Context;
-use crate::reader::{declaration_from_row, declaration_select, token_from_row, token_select};
+use crate::reader::{
+    declaration_from_row, declaration_select, inspection_from_row, inspection_select, token_from_row, token_select,
+};
 
 /// A declaration ready for the writer: everything that can be computed off the writer task already is.
 pub(crate) struct PreparedDeclaration {
@@ -102,18 +105,25 @@ pub(crate) enum WriteOp {
         session_sha256: String,
         at_us: i64,
     },
+    /// Answers what recording did ([`Done::Inspection`]).
+    RecordInspection {
+        inspection: InspectionRecord,
+        payload: String,
+    },
 }
 
 enum Done {
     Submit(Recorded),
     Unit,
     Token(TokenRecord),
+    Inspection(InspectionOutcome),
 }
 
 pub(crate) enum Reply {
     Submit(oneshot::Sender<StoreResult<Recorded>>),
     Unit(oneshot::Sender<StoreResult<()>>),
     Token(oneshot::Sender<StoreResult<TokenRecord>>),
+    Inspection(oneshot::Sender<StoreResult<InspectionOutcome>>),
 }
 
 struct Request {
@@ -152,6 +162,11 @@ impl Request {
                 Ok(_) => Err(mismatched()),
                 Err(e) => Err(e),
             })),
+            Reply::Inspection(reply) => drop(reply.send(match result {
+                Ok(Done::Inspection(outcome)) => Ok(outcome),
+                Ok(_) => Err(mismatched()),
+                Err(e) => Err(e),
+            })),
         }
     }
 }
@@ -173,6 +188,9 @@ struct Statements {
     revoke_token: Statement,
     start_session: Statement,
     end_session: Statement,
+    inspected_declaration: Statement,
+    record_inspection: Statement,
+    inspection: Statement,
 }
 
 /// What a batch attempt tracks as it goes: the chain head and the next ids to hand out.
@@ -287,6 +305,14 @@ impl Writer {
         self.send(op, Reply::Token(reply)).await?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// Runs a write that answers an inspection outcome ([`WriteOp::RecordInspection`]), once its batch has
+    /// committed.
+    pub(crate) async fn write_inspection(&self, op: WriteOp) -> StoreResult<InspectionOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.send(op, Reply::Inspection(reply)).await?;
+        answer.await.map_err(|_| stopped())?
+    }
 }
 
 /// Waits for a queued submission's answer.
@@ -396,6 +422,21 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
              ON CONFLICT (session_sha256) DO NOTHING",
         )
         .await?,
+        inspected_declaration: prepare("SELECT declarant, reference FROM declarations WHERE id = $1").await?,
+        // An inspected declaration inserts nothing, so no event either, and returns no row: the caller reads
+        // the first inspection and classifies.
+        record_inspection: prepare(
+            "WITH inserted AS ( \
+                 INSERT INTO inspections (declaration_id, outcome, body_json, body_sha256, recorded_by, \
+                     recorded_at_us) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (declaration_id) DO NOTHING \
+                 RETURNING declaration_id) \
+             INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             SELECT $7::bigint, $6::bigint, $8::text, $9::text, $10::text, $11::text, $12::text FROM inserted \
+             RETURNING seq",
+        )
+        .await?,
+        inspection: prepare(inspection_select!("WHERE i.declaration_id = $1")).await?,
     })
 }
 
@@ -657,6 +698,9 @@ async fn run(tx: &Transaction<'_>, statements: &Statements, state: &mut BatchSta
             tx.execute(&statements.end_session, &[session_sha256, at_us]).await.ctx("end session")?;
             Ok(Done::Unit)
         }
+        WriteOp::RecordInspection { inspection, payload } => {
+            record_inspection(tx, statements, state, inspection, payload).await.map(Done::Inspection)
+        }
     }
 }
 
@@ -832,6 +876,61 @@ async fn revoke_token(
     .ctx("insert token revocation")?;
     state.head = head;
     Ok(TokenRecord { revoked: Some(revocation.clone()), ..token })
+}
+
+/// Records an inspection with its `inspection.recorded` event under the declaration's subject. An unknown
+/// declaration is `NotFound`; a declaration inspected already gets the first inspection back, as a repeat or
+/// a conflict; in both cases nothing is written.
+async fn record_inspection(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    inspection: &InspectionRecord,
+    payload: &str,
+) -> StoreResult<InspectionOutcome> {
+    let row = tx
+        .query_opt(&statements.inspected_declaration, &[&inspection.declaration_id])
+        .await
+        .ctx("read inspected declaration")?
+        .ok_or(StoreError::NotFound)?;
+    let declarant: String = row.try_get(0).ctx("read inspected declaration")?;
+    let reference: String = row.try_get(1).ctx("read inspected declaration")?;
+    let mut head = state.head.clone();
+    let event = head.next(
+        inspection.recorded_at,
+        backend::INSPECTION_RECORDED,
+        backend::declaration_subject(&declarant, &reference),
+        payload.to_owned(),
+    );
+    let inserted = tx
+        .query_opt(
+            &statements.record_inspection,
+            &[
+                &inspection.declaration_id,
+                &inspection.outcome,
+                &inspection.body_json,
+                &inspection.body_sha256,
+                &inspection.recorded_by,
+                &to_micros(inspection.recorded_at),
+                &event.seq,
+                &event.kind,
+                &event.subject,
+                &event.payload_json,
+                &event.prev_hash,
+                &event.hash,
+            ],
+        )
+        .await
+        .ctx("insert inspection")?;
+    if inserted.is_none() {
+        let row = tx.query_opt(&statements.inspection, &[&inspection.declaration_id]).await.ctx("read inspection")?;
+        let existing = row.as_ref().map(inspection_from_row).transpose()?.ok_or_else(|| {
+            StoreError::Backend("postgres: inspection conflicts but the first record is missing".into())
+        })?;
+        return Ok(backend::classify_inspection(existing, &inspection.body_sha256));
+    }
+    state.head = head;
+    Ok(InspectionOutcome::Created(inspection.clone()))
 }
 
 #[allow(clippy::too_many_arguments)]

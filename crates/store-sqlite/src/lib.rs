@@ -24,9 +24,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, WRITE_BATCH_MAX};
 use zonegate_store::{
-    AccountRecord, ChainReport, DeclarationFilter, DeclarationStats, Event, NewDeclaration, Page, PartyRecord,
-    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreResult, StoredDeclaration, SubmitOutcome,
-    TokenRecord,
+    AccountRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event, InspectionOutcome,
+    InspectionRecord, NewDeclaration, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store,
+    StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
 };
 
 pub use schema::Durability;
@@ -239,6 +239,24 @@ impl Store for SqliteStore {
     async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord> {
         let session_sha256 = session_sha256.to_owned();
         self.read(move |conn| sql::get_session(conn, &session_sha256)).await
+    }
+
+    async fn record_inspection(&self, inspection: InspectionRecord) -> StoreResult<InspectionOutcome> {
+        let inspection = backend::inspection_as_stored(inspection)?;
+        let payload = backend::inspection_payload(&inspection);
+        self.writer.write(move |conn, head| sql::record_inspection(conn, head, &inspection, &payload)).await
+    }
+
+    async fn get_inspection(&self, declaration_id: i64) -> StoreResult<InspectionRecord> {
+        self.read(move |conn| sql::get_inspection(conn, declaration_id)).await
+    }
+
+    async fn list_inspections(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<InspectionRecord>> {
+        self.read(move |conn| sql::list_inspections(conn, after, limit)).await
+    }
+
+    async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>> {
+        self.read(sql::declarant_history).await
     }
 
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "accounts_attribution_stats",
         sql: include_str!("../migrations/0002_accounts_attribution_stats.sql"),
     },
+    Migration { version: 3, name: "inspections", sql: include_str!("../migrations/0003_inspections.sql") },
 ];
 
 /// How long a connection waits for a lock held by another connection before failing.

@@ -11,9 +11,9 @@ use zonegate_store::backend::{
     DeclarationEvent,
 };
 use zonegate_store::{
-    AccountRecord, ChainReport, DailyFlow, DeclarationFilter, DeclarationStats, Event, NewDeclaration, Page,
-    PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError, StoreResult, StoredDeclaration,
-    SubmitOutcome, TokenRecord,
+    AccountRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
+    InspectionOutcome, InspectionRecord, NewDeclaration, Page, PartyRecord, PolicyRow, Revocation, SessionRecord,
+    StatsQuery, StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
 };
 
 /// Adds what was being done to a driver error.
@@ -675,6 +675,119 @@ pub(crate) fn list_tokens(conn: &Connection, user_id: Option<&str>) -> StoreResu
         }
     };
     rows.ctx("list tokens")?.into_iter().collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inspections
+
+const INSPECTION_SELECT: &str =
+    "SELECT declaration_id, outcome, body_json, body_sha256, recorded_by, recorded_at_us FROM inspections";
+
+fn inspection_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<InspectionRecord>> {
+    let (declaration_id, outcome, body_json) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (body_sha256, recorded_by, micros) = (row.get(3)?, row.get(4)?, row.get::<_, i64>(5)?);
+    Ok(from_micros(micros).map(|recorded_at| InspectionRecord {
+        declaration_id,
+        outcome,
+        body_json,
+        body_sha256,
+        recorded_by,
+        recorded_at,
+    }))
+}
+
+fn find_inspection(conn: &Connection, declaration_id: i64) -> StoreResult<Option<InspectionRecord>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{INSPECTION_SELECT} WHERE declaration_id = ?1"))
+        .ctx("prepare inspection lookup")?;
+    stmt.query_row([declaration_id], inspection_from_row).optional().ctx("read inspection")?.transpose()
+}
+
+/// Records an inspection and its `inspection.recorded` event under the declaration's subject. An unknown
+/// declaration is `NotFound`; a declaration inspected already gets the first inspection back, as a repeat
+/// or a conflict; in both cases nothing is written.
+pub(crate) fn record_inspection(
+    conn: &Connection,
+    head: &mut ChainHead,
+    inspection: &InspectionRecord,
+    payload: &str,
+) -> StoreResult<InspectionOutcome> {
+    let subject = conn
+        .prepare_cached("SELECT declarant, reference FROM declarations WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([inspection.declaration_id], |row| {
+                Ok(backend::declaration_subject(&row.get::<_, String>(0)?, &row.get::<_, String>(1)?))
+            })
+            .optional()
+        })
+        .ctx("read inspected declaration")?
+        .ok_or(StoreError::NotFound)?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO inspections (declaration_id, outcome, body_json, body_sha256, recorded_by, recorded_at_us) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (declaration_id) DO NOTHING",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                inspection.declaration_id,
+                inspection.outcome,
+                inspection.body_json,
+                inspection.body_sha256,
+                inspection.recorded_by,
+                to_micros(inspection.recorded_at)
+            ])
+        })
+        .ctx("insert inspection")?;
+    if inserted == 0 {
+        let existing = find_inspection(conn, inspection.declaration_id)?.ok_or_else(|| {
+            StoreError::Backend("sqlite: inspection conflicts but the first record is missing".into())
+        })?;
+        return Ok(backend::classify_inspection(existing, &inspection.body_sha256));
+    }
+    let event = head.next(inspection.recorded_at, backend::INSPECTION_RECORDED, subject, payload.to_owned());
+    insert_event(conn, &event)?;
+    Ok(InspectionOutcome::Created(inspection.clone()))
+}
+
+pub(crate) fn get_inspection(conn: &Connection, declaration_id: i64) -> StoreResult<InspectionRecord> {
+    find_inspection(conn, declaration_id)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn list_inspections(
+    conn: &Connection,
+    after: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<InspectionRecord>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{INSPECTION_SELECT} WHERE declaration_id > ?1 ORDER BY declaration_id LIMIT ?2"))
+        .ctx("prepare inspection listing")?;
+    let rows = stmt
+        .query_map(params![after.unwrap_or(i64::MIN), backend::clamp_limit(limit)], inspection_from_row)
+        .ctx("list inspections")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("list inspections")?.into_iter().collect()
+}
+
+/// Every declarant's counts in one grouped scan of the declarant index, joined to the inspections by key.
+pub(crate) fn declarant_history(conn: &Connection) -> StoreResult<Vec<DeclarantHistory>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT d.declarant, count(*), count(i.declaration_id), \
+                    count(CASE WHEN i.outcome = ?1 THEN 1 END) \
+             FROM declarations d LEFT JOIN inspections i ON i.declaration_id = d.id \
+             GROUP BY d.declarant ORDER BY d.declarant",
+        )
+        .ctx("prepare declarant history")?;
+    let rows = stmt
+        .query_map([backend::INSPECTION_FINDING], |row| {
+            Ok(DeclarantHistory {
+                declarant: row.get(0)?,
+                declarations: row.get(1)?,
+                inspections: row.get(2)?,
+                findings: row.get(3)?,
+            })
+        })
+        .ctx("read declarant history")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read declarant history")
 }
 
 // ---------------------------------------------------------------------------------------------------------

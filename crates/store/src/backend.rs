@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use crate::chain::{self, GENESIS_HASH};
 use crate::{
-    AccountRecord, ChainReport, Event, NewDeclaration, PartyRecord, PolicyRow, SessionRecord, StoreError, StoreResult,
-    StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
+    AccountRecord, ChainReport, Event, InspectionOutcome, InspectionRecord, NewDeclaration, PartyRecord, PolicyRow,
+    SessionRecord, StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
 };
 
 /// Event kind appended when a declaration is recorded.
@@ -24,6 +24,13 @@ pub const ACCOUNT_RECORDED: &str = "account.recorded";
 pub const TOKEN_ISSUED: &str = "token.issued";
 /// Event kind appended when an API token is revoked (once per token: a second revocation records nothing).
 pub const TOKEN_REVOKED: &str = "token.revoked";
+/// Event kind appended when an inspection result is recorded (subject: the declaration's subject).
+pub const INSPECTION_RECORDED: &str = "inspection.recorded";
+
+/// The outcomes an inspection may record (the `inspections.outcome` CHECK of both backends).
+pub const INSPECTION_OUTCOMES: [&str; 2] = ["no_finding", "finding"];
+/// The outcome [`crate::DeclarantHistory::findings`] counts.
+pub const INSPECTION_FINDING: &str = "finding";
 
 /// The percentiles [`crate::DeclarationStats`] reports, as the `percent` of [`nearest_rank`].
 pub const STATS_PERCENTILES: [u32; 2] = [50, 90];
@@ -92,6 +99,29 @@ pub fn session_as_started(mut session: SessionRecord) -> StoreResult<SessionReco
     session.expires_at = truncate_to_micros(session.expires_at)?;
     session.ended_at = None;
     Ok(session)
+}
+
+/// The inspection as [`crate::Store::record_inspection`] stores it: its timestamp at whole microseconds.
+/// An outcome other than [`INSPECTION_OUTCOMES`] is refused before anything reaches the writer.
+pub fn inspection_as_stored(mut inspection: InspectionRecord) -> StoreResult<InspectionRecord> {
+    if !INSPECTION_OUTCOMES.contains(&inspection.outcome.as_str()) {
+        return Err(StoreError::Backend(format!(
+            "inspection of declaration {}: outcome `{}` is not one of {INSPECTION_OUTCOMES:?}",
+            inspection.declaration_id, inspection.outcome
+        )));
+    }
+    inspection.recorded_at = truncate_to_micros(inspection.recorded_at)?;
+    Ok(inspection)
+}
+
+/// What a second inspection of a declaration gets back: the first one, as a repeat when the bodies hash
+/// alike, as a conflict otherwise.
+pub fn classify_inspection(existing: InspectionRecord, body_sha256: &str) -> InspectionOutcome {
+    if existing.body_sha256 == body_sha256 {
+        InspectionOutcome::Repeat(existing)
+    } else {
+        InspectionOutcome::Conflict(existing)
+    }
 }
 
 /// What a second submission under an existing (declarant, reference) gets back.
@@ -197,6 +227,18 @@ pub fn token_issued_payload(token: &TokenRecord) -> String {
         "name": token.name,
         "issued_by": token.issued_by,
         "expires_at": token.expires_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+    })
+    .to_string()
+}
+
+/// Payload of an `inspection.recorded` event (subject: the declaration's
+/// [`declaration_subject`]). The body stays out of the chain; its hash pins it.
+pub fn inspection_payload(inspection: &InspectionRecord) -> String {
+    serde_json::json!({
+        "declaration_id": inspection.declaration_id,
+        "outcome": inspection.outcome,
+        "recorded_by": inspection.recorded_by,
+        "body_sha256": inspection.body_sha256,
     })
     .to_string()
 }
@@ -488,6 +530,34 @@ mod tests {
         assert_eq!(value.as_object().unwrap().len(), 5);
         let value: serde_json::Value = serde_json::from_str(&token_revoked_payload("tok_1", "admin")).unwrap();
         assert_eq!(value, serde_json::json!({ "token_id": "tok_1", "by": "admin" }));
+    }
+
+    #[test]
+    fn inspection_payload_and_classification() {
+        let inspection = InspectionRecord {
+            declaration_id: 7,
+            outcome: "finding".into(),
+            body_json: "{\"notes\":\"secret detail\"}".into(),
+            body_sha256: "ab".repeat(32),
+            recorded_by: "officer \"9\"".into(),
+            recorded_at: DateTime::from_timestamp(5, 123_456_789).unwrap(),
+        };
+        let value: serde_json::Value = serde_json::from_str(&inspection_payload(&inspection)).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "declaration_id": 7,
+                "outcome": "finding",
+                "recorded_by": "officer \"9\"",
+                "body_sha256": "ab".repeat(32),
+            })
+        );
+        let stored = inspection_as_stored(inspection.clone()).unwrap();
+        assert_eq!(stored.recorded_at, DateTime::from_timestamp(5, 123_456_000).unwrap());
+        let bad = InspectionRecord { outcome: "maybe".into(), ..inspection.clone() };
+        assert!(matches!(inspection_as_stored(bad), Err(StoreError::Backend(_))));
+        assert_eq!(classify_inspection(stored.clone(), &stored.body_sha256), InspectionOutcome::Repeat(stored.clone()));
+        assert_eq!(classify_inspection(stored.clone(), "cd"), InspectionOutcome::Conflict(stored));
     }
 
     #[test]

@@ -23,13 +23,14 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::backend::{
-    nearest_rank, ACCOUNT_RECORDED, DECLARATION_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED, TOKEN_ISSUED,
-    TOKEN_REVOKED,
+    declaration_subject, nearest_rank, ACCOUNT_RECORDED, DECLARATION_RECORDED, INSPECTION_RECORDED, PARTY_RECORDED,
+    POLICY_ROWS_APPENDED, TOKEN_ISSUED, TOKEN_REVOKED,
 };
 use crate::chain::{self, GENESIS_HASH};
 use crate::{
-    AccountRecord, DailyFlow, DeclarationFilter, DeclarationStats, NewDeclaration, PartyRecord, PolicyRow, Revocation,
-    SessionRecord, StatsQuery, Store, StoreError, StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
+    AccountRecord, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, InspectionOutcome,
+    InspectionRecord, NewDeclaration, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError,
+    StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
 };
 
 /// One conformance case, boxed so runners can take any of them.
@@ -71,6 +72,12 @@ macro_rules! conformance_tests {
             accounts_list_by_party_with_cursor,
             token_issue_revoke_lifecycle,
             sessions_start_end_idempotent,
+            inspection_records_and_reads_back,
+            inspection_repeat_and_conflict_return_the_first,
+            inspection_of_unknown_declaration_is_not_found,
+            inspections_list_by_declaration_with_cursor,
+            concurrent_inspections_record_once,
+            declarant_history_counts_declarations_inspections_findings,
         );
     };
     (@cases $runner:path; $($case:ident),+ $(,)?) => {
@@ -121,6 +128,12 @@ case_list!(
     accounts_list_by_party_with_cursor,
     token_issue_revoke_lifecycle,
     sessions_start_end_idempotent,
+    inspection_records_and_reads_back,
+    inspection_repeat_and_conflict_return_the_first,
+    inspection_of_unknown_declaration_is_not_found,
+    inspections_list_by_declaration_with_cursor,
+    concurrent_inspections_record_once,
+    declarant_history_counts_declarations_inspections_findings,
 );
 
 // ---------------------------------------------------------------------------------------------------------
@@ -219,6 +232,28 @@ fn session(seed: &str, user_id: &str, started_at: DateTime<Utc>) -> SessionRecor
         started_at,
         expires_at: started_at + chrono::TimeDelta::hours(8),
         ended_at: None,
+    }
+}
+
+/// An inspection result whose body (and hash) depends on `outcome` and `notes`.
+fn inspection(declaration_id: i64, outcome: &str, notes: &str, recorded_at: DateTime<Utc>) -> InspectionRecord {
+    let body_json = format!(
+        "{{\"outcome\":\"{outcome}\",\"notes\":\"{notes}\",\"channel\":\"red\",\"rules\":[\"R-12\",\"R-40\"]}}"
+    );
+    InspectionRecord {
+        declaration_id,
+        outcome: outcome.to_owned(),
+        body_sha256: chain::sha256_hex(&body_json),
+        body_json,
+        recorded_by: "officer-7".to_owned(),
+        recorded_at,
+    }
+}
+
+fn inspection_created(outcome: InspectionOutcome) -> InspectionRecord {
+    match outcome {
+        InspectionOutcome::Created(record) => record,
+        other => panic!("expected Created, got {other:?}"),
     }
 }
 
@@ -1562,4 +1597,263 @@ pub async fn sessions_start_end_idempotent(store: Arc<dyn Store>) {
 
     assert_eq!(event_count(&store).await, 0);
     assert!(store.events(0, 10).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inspections
+
+/// An inspection is recorded with its timestamp truncated to microseconds, reads back identically, and
+/// appends one `inspection.recorded` event under the declaration's subject, so the declaration's history
+/// shows it; the chain stays intact.
+pub async fn inspection_records_and_reads_back(store: Arc<dyn Store>) {
+    let d = submit(&store, declaration("91310000MA1FL1234X", "REF-0001", 0)).await;
+    let other = submit(&store, declaration("91310000MA1FL1234X", "REF-0002", 0)).await;
+    let fine = DateTime::from_timestamp(1_710_000_500, 123_456_789).expect("timestamp");
+    let new = inspection(d.id, "finding", "undeclared lithium batteries", fine);
+    let expected = InspectionRecord { recorded_at: at(1_710_000_500, 123_456), ..new.clone() };
+
+    let record = inspection_created(store.record_inspection(new).await.unwrap());
+    assert_eq!(record, expected);
+    assert_eq!(store.get_inspection(d.id).await.unwrap(), expected);
+    assert!(matches!(store.get_inspection(other.id).await, Err(StoreError::NotFound)));
+    assert_eq!(store.list_inspections(None, 10).await.unwrap(), vec![expected.clone()]);
+
+    let subject = declaration_subject(&d.declarant, &d.reference);
+    let history = store.events_for_subject(&subject, 10).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, [DECLARATION_RECORDED, INSPECTION_RECORDED]);
+    let event = &history[1];
+    assert_eq!(event.seq, 3);
+    assert_eq!(event.subject, subject);
+    assert_eq!(event.recorded_at, expected.recorded_at);
+    assert!(!event.payload_json.contains("lithium"), "{}", event.payload_json);
+    assert_eq!(
+        payload(&event.payload_json),
+        serde_json::json!({
+            "declaration_id": d.id,
+            "outcome": "finding",
+            "recorded_by": "officer-7",
+            "body_sha256": expected.body_sha256,
+        })
+    );
+    let other_subject = declaration_subject(&other.declarant, &other.reference);
+    assert_eq!(store.events_for_subject(&other_subject, 10).await.unwrap().len(), 1);
+    let all = store.events(0, 10).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2], *event);
+    assert_eq!(all[2].prev_hash, all[1].hash);
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, 3);
+    assert_eq!(report.head_hash, event.hash);
+
+    // The other declaration can be inspected too, with the other outcome.
+    let clean = inspection(other.id, "no_finding", "documents match", at(1_710_000_600, 0));
+    assert_eq!(store.record_inspection(clean.clone()).await.unwrap(), InspectionOutcome::Created(clean.clone()));
+    assert_eq!(store.get_inspection(other.id).await.unwrap(), clean);
+    assert_eq!(store.verify_chain().await.unwrap().events, 4);
+}
+
+/// A second inspection of a declaration writes nothing: the same body hash gets `Repeat`, another one
+/// `Conflict`, both with the first record (whatever else the second carries).
+pub async fn inspection_repeat_and_conflict_return_the_first(store: Arc<dyn Store>) {
+    let d = submit(&store, declaration("91310000MA1FL1234X", "REF-0001", 0)).await;
+    let first = inspection(d.id, "no_finding", "documents match", at(1_710_000_500, 7));
+    assert_eq!(store.record_inspection(first.clone()).await.unwrap(), InspectionOutcome::Created(first.clone()));
+    assert_eq!(event_count(&store).await, 2);
+
+    let repeat =
+        InspectionRecord { recorded_by: "officer-9".into(), recorded_at: at(1_720_000_000, 1), ..first.clone() };
+    for _ in 0..3 {
+        assert_eq!(store.record_inspection(repeat.clone()).await.unwrap(), InspectionOutcome::Repeat(first.clone()));
+    }
+    assert_eq!(event_count(&store).await, 2);
+
+    let other_notes = inspection(d.id, "no_finding", "documents match, seals intact", at(1_720_000_001, 0));
+    assert_eq!(store.record_inspection(other_notes).await.unwrap(), InspectionOutcome::Conflict(first.clone()));
+    let other_outcome = inspection(d.id, "finding", "undeclared goods", at(1_720_000_002, 0));
+    assert_eq!(store.record_inspection(other_outcome).await.unwrap(), InspectionOutcome::Conflict(first.clone()));
+
+    assert_eq!(store.get_inspection(d.id).await.unwrap(), first);
+    assert_eq!(store.list_inspections(None, 10).await.unwrap(), vec![first.clone()]);
+    let subject = declaration_subject(&d.declarant, &d.reference);
+    let kinds: Vec<String> =
+        store.events_for_subject(&subject, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [DECLARATION_RECORDED, INSPECTION_RECORDED]);
+    assert_eq!(store.verify_chain().await.unwrap().events, 2);
+}
+
+/// Inspecting a declaration that does not exist is `NotFound` and writes nothing, in an empty store and
+/// beside recorded declarations.
+pub async fn inspection_of_unknown_declaration_is_not_found(store: Arc<dyn Store>) {
+    let orphan = inspection(1, "finding", "no such declaration", at(1_710_000_500, 0));
+    assert!(matches!(store.record_inspection(orphan).await, Err(StoreError::NotFound)));
+    assert_eq!(event_count(&store).await, 0);
+    assert!(matches!(store.get_inspection(1).await, Err(StoreError::NotFound)));
+
+    let d = submit(&store, declaration("91310000MA1FL1234X", "REF-0001", 0)).await;
+    for id in [d.id + 1, d.id + 1_000, 0, -1, i64::MAX] {
+        let orphan = inspection(id, "no_finding", "no such declaration", at(1_710_000_500, 0));
+        assert!(matches!(store.record_inspection(orphan).await, Err(StoreError::NotFound)), "id {id}");
+        assert!(matches!(store.get_inspection(id).await, Err(StoreError::NotFound)), "id {id}");
+    }
+    assert_eq!(event_count(&store).await, 1);
+    assert!(store.list_inspections(None, 10).await.unwrap().is_empty());
+    assert!(store.declarant_history().await.unwrap().iter().all(|h| h.inspections == 0));
+
+    // The refusals left the store usable: the real declaration can still be inspected.
+    let real = inspection(d.id, "finding", "found", at(1_710_000_600, 0));
+    assert_eq!(store.record_inspection(real.clone()).await.unwrap(), InspectionOutcome::Created(real));
+    assert_eq!(store.verify_chain().await.unwrap().events, 2);
+}
+
+/// Inspections list ascending by declaration id whatever the recording order; `after` is an exclusive
+/// declaration id cursor and the limit is clamped to `1..=PAGE_SIZE_MAX`.
+pub async fn inspections_list_by_declaration_with_cursor(store: Arc<dyn Store>) {
+    assert!(store.list_inspections(None, 10).await.unwrap().is_empty());
+    let mut declarations = Vec::new();
+    for i in 0..7 {
+        declarations.push(submit(&store, declaration("D", &format!("R{i}"), 0)).await);
+    }
+    // Declarations 1 and 4 (0-based) stay uninspected; the others are inspected out of order.
+    let mut recorded = Vec::new();
+    for (n, index) in [5usize, 0, 3, 6, 2].into_iter().enumerate() {
+        let outcome = if n % 2 == 0 { "no_finding" } else { "finding" };
+        let record = inspection(declarations[index].id, outcome, &format!("note {n}"), at(1_710_000_000 + n as i64, 0));
+        assert_eq!(store.record_inspection(record.clone()).await.unwrap(), InspectionOutcome::Created(record.clone()));
+        recorded.push(record);
+    }
+    recorded.sort_by_key(|r| r.declaration_id);
+    let ids: Vec<i64> = recorded.iter().map(|r| r.declaration_id).collect();
+    assert_eq!(ids, [0usize, 2, 3, 5, 6].map(|i| declarations[i].id));
+
+    assert_eq!(store.list_inspections(None, 100).await.unwrap(), recorded);
+    assert_eq!(store.list_inspections(None, 2).await.unwrap(), recorded[..2]);
+    assert_eq!(store.list_inspections(Some(ids[1]), 2).await.unwrap(), recorded[2..4]);
+    assert_eq!(store.list_inspections(Some(ids[3]), 2).await.unwrap(), recorded[4..]);
+    assert!(store.list_inspections(Some(ids[4]), 2).await.unwrap().is_empty());
+    // The cursor need not be an inspected declaration: an uninspected id or one below them all works too.
+    assert_eq!(store.list_inspections(Some(declarations[1].id), 100).await.unwrap(), recorded[1..]);
+    assert_eq!(store.list_inspections(Some(i64::MIN), 100).await.unwrap(), recorded);
+    assert_eq!(store.list_inspections(Some(0), 100).await.unwrap(), recorded);
+    assert!(store.list_inspections(Some(i64::MAX), 100).await.unwrap().is_empty());
+
+    // Paging one by one visits each once.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_inspections(after, 1).await.unwrap();
+        assert!(page.len() <= 1);
+        let Some(last) = page.last() else { break };
+        after = Some(last.declaration_id);
+        paged.extend(page);
+    }
+    assert_eq!(paged, recorded);
+
+    // 0 is clamped up to 1, u32::MAX down to PAGE_SIZE_MAX.
+    assert_eq!(store.list_inspections(None, 0).await.unwrap(), recorded[..1]);
+    assert_eq!(store.list_inspections(None, u32::MAX).await.unwrap(), recorded);
+}
+
+/// Concurrent recordings of the inspection of one declaration (some with another body) record it once:
+/// exactly one `Created`, and every other caller gets that record back, as `Repeat` or `Conflict`.
+pub async fn concurrent_inspections_record_once(store: Arc<dyn Store>) {
+    let declarations =
+        [submit(&store, declaration("D", "R1", 0)).await, submit(&store, declaration("D", "R2", 0)).await];
+    let mut tasks = Vec::new();
+    for task in 0..16u32 {
+        let store = Arc::clone(&store);
+        let d = &declarations[(task % 2) as usize];
+        let (id, notes) = (d.id, if task % 4 < 2 { "seal intact" } else { "seal broken" });
+        // Another declaration submitted alongside, so inspections share batches with submissions.
+        let extra = declaration("E", &format!("X{task}"), task);
+        tasks.push(tokio::spawn(async move {
+            let submitted = store.submit_declaration(extra).await.expect("submit");
+            assert!(matches!(submitted, SubmitOutcome::Created(_)));
+            let mine = inspection(id, "no_finding", notes, at(1_710_000_000, task));
+            let outcome = store.record_inspection(mine.clone()).await.expect("inspect");
+            (mine, outcome)
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task"));
+    }
+    for d in &declarations {
+        let stored = store.get_inspection(d.id).await.unwrap();
+        let mine: Vec<&(InspectionRecord, InspectionOutcome)> =
+            outcomes.iter().filter(|(sent, _)| sent.declaration_id == d.id).collect();
+        assert_eq!(mine.len(), 8);
+        let mut created = 0;
+        for (sent, outcome) in &mine {
+            match outcome {
+                InspectionOutcome::Created(r) => {
+                    created += 1;
+                    assert_eq!((r, r), (sent, &stored));
+                }
+                // Another caller's record: a repeat exactly when the bodies hash alike.
+                InspectionOutcome::Repeat(r) => assert_eq!((r, &sent.body_sha256), (&stored, &stored.body_sha256)),
+                InspectionOutcome::Conflict(r) => {
+                    assert_eq!(r, &stored);
+                    assert_ne!(sent.body_sha256, stored.body_sha256);
+                }
+            }
+        }
+        assert_eq!(created, 1, "{mine:?}");
+        let subject = declaration_subject(&d.declarant, &d.reference);
+        let kinds: Vec<String> =
+            store.events_for_subject(&subject, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [DECLARATION_RECORDED, INSPECTION_RECORDED]);
+    }
+    assert_eq!(store.list_inspections(None, 100).await.unwrap().len(), 2);
+    assert_eq!(store.verify_chain().await.unwrap().events, 2 + 16 + 2);
+}
+
+/// The history of every declarant with a declaration, ascending by declarant (bytewise): declarations,
+/// how many are inspected, and how many inspections found something.
+pub async fn declarant_history_counts_declarations_inspections_findings(store: Arc<dyn Store>) {
+    assert!(store.declarant_history().await.unwrap().is_empty());
+    let of = |declarant: &'static str, count: usize| {
+        let store = Arc::clone(&store);
+        async move {
+            let mut ids = Vec::new();
+            for i in 0..count {
+                ids.push(submit(&store, declaration(declarant, &format!("{declarant}-{i}"), 0)).await.id);
+            }
+            ids
+        }
+    };
+    // Recording order does not matter; "a" sorts after "B" and "C" bytewise.
+    let b = of("B", 1).await;
+    let a = of("A", 3).await;
+    let lower = of("a", 2).await;
+    let c = of("C", 4).await;
+    let inspect = |id: i64, outcome: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            let record = inspection(id, outcome, "history", at(1_710_000_000, 0));
+            inspection_created(store.record_inspection(record).await.unwrap());
+        }
+    };
+    inspect(a[0], "finding").await;
+    inspect(a[2], "no_finding").await;
+    inspect(lower[0], "finding").await;
+    inspect(lower[1], "finding").await;
+    inspect(c[1], "no_finding").await;
+    // A repeat and a conflict change no count.
+    let again = inspection(a[0], "finding", "history", at(1_710_000_001, 0));
+    assert!(matches!(store.record_inspection(again).await.unwrap(), InspectionOutcome::Repeat(_)));
+    let conflict = inspection(c[1], "finding", "history", at(1_710_000_001, 0));
+    assert!(matches!(store.record_inspection(conflict).await.unwrap(), InspectionOutcome::Conflict(_)));
+    let history = |declarant: &str, declarations: i64, inspections: i64, findings: i64| DeclarantHistory {
+        declarant: declarant.to_owned(),
+        declarations,
+        inspections,
+        findings,
+    };
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        store.declarant_history().await.unwrap(),
+        vec![history("A", 3, 2, 1), history("B", 1, 0, 0), history("C", 4, 1, 0), history("a", 2, 2, 2)]
+    );
+    assert_eq!(store.verify_chain().await.unwrap().events, 10 + 5);
 }

@@ -253,6 +253,44 @@ pub struct DeclarationStats {
     pub decision_us_p90: Option<i64>,
 }
 
+/// An officer's recorded result of inspecting (or checking) a declaration. One per declaration: a repeat of
+/// the same body is idempotent, another body is a conflict (corrections are a later feature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectionRecord {
+    pub declaration_id: i64,
+    /// `no_finding` or `finding`.
+    pub outcome: String,
+    /// The details the app keeps (findings, notes, the channel and rules of the decision), JSON.
+    pub body_json: String,
+    /// SHA-256 (hex) of the canonical request body: equal → repeat, different → conflict.
+    pub body_sha256: String,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What recording an inspection did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InspectionOutcome {
+    /// Recorded now.
+    Created(InspectionRecord),
+    /// The same body was recorded for this declaration before: this is it.
+    Repeat(InspectionRecord),
+    /// Another body was recorded for this declaration: this is the first one.
+    Conflict(InspectionRecord),
+}
+
+/// A declarant's record so far, for the risk engine's `history` facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclarantHistory {
+    pub declarant: String,
+    /// Declarations recorded under this declarant.
+    pub declarations: i64,
+    /// How many of them have an inspection recorded.
+    pub inspections: i64,
+    /// How many of those inspections had the outcome `finding`.
+    pub findings: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Records a declaration idempotently under (declarant, reference), appending a
@@ -313,6 +351,17 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a session; ending an ended or unknown session changes nothing.
     async fn end_session(&self, session_sha256: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn get_session(&self, session_sha256: &str) -> StoreResult<SessionRecord>;
+
+    /// Records the inspection of a declaration, with an `inspection.recorded` event whose subject is the
+    /// declaration's (so the declaration's history shows it). One per declaration: the same `body_sha256`
+    /// again is `Repeat`, another is `Conflict` (both with the first record, writing nothing). An unknown
+    /// declaration id is `NotFound`.
+    async fn record_inspection(&self, inspection: InspectionRecord) -> StoreResult<InspectionOutcome>;
+    async fn get_inspection(&self, declaration_id: i64) -> StoreResult<InspectionRecord>;
+    /// Ascending by declaration id, after the cursor (a declaration id).
+    async fn list_inspections(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<InspectionRecord>>;
+    /// Every declarant with at least one declaration, ascending by declarant (bytewise).
+    async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>>;
 
     /// Events with seq > after, ascending, at most limit.
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>>;

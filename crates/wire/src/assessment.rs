@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use zonegate_domain::{money::fen_string, Declaration};
 use zonegate_policy::Assessment;
+use zonegate_risk::Decision;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemJson {
@@ -40,10 +41,14 @@ pub struct AssessmentJson {
     pub waived: Vec<String>,
     pub channel: String,
     pub reasons: Vec<String>,
+    /// The risk engine's explanation: rules fired, alerts, credit class, the draw, the score and its top
+    /// features, the rule set and model versions. Absent on declarations recorded before the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<serde_json::Value>,
 }
 
 impl AssessmentJson {
-    pub fn new(declaration: &Declaration, assessment: &Assessment) -> AssessmentJson {
+    pub fn new(declaration: &Declaration, assessment: &Assessment, decision: &Decision) -> AssessmentJson {
         let items = assessment
             .items
             .iter()
@@ -77,8 +82,15 @@ impl AssessmentJson {
                 payable_cny: fen_string(totals.payable_cny),
             },
             waived: totals.waived.iter().map(|w| w.as_str().to_owned()).collect(),
-            channel: assessment.channel.as_str().to_owned(),
-            reasons: assessment.reasons.clone(),
+            channel: decision.channel.as_str().to_owned(),
+            reasons: decision.reasons.clone(),
+            risk: serde_json::to_value(decision).ok().map(|mut risk| {
+                if let Some(fields) = risk.as_object_mut() {
+                    fields.remove("channel");
+                    fields.remove("reasons");
+                }
+                risk
+            }),
         }
     }
 }

@@ -49,7 +49,16 @@ const RULES: &[Entry] = &[
     ("duty_under_threshold", "本票关税合计不超过起征点（横琴为50元），免征", "The declaration's duty totals at most the waiver threshold (50.00 CNY in Hengqin): not collected"),
     ("consumption_tax_under_threshold", "本票消费税合计不超过起征点（横琴为50元），免征", "The declaration's consumption tax totals at most the waiver threshold (50.00 CNY in Hengqin): not collected"),
     ("vat_under_threshold", "本票增值税合计不超过起征点（横琴为50元），免征", "The declaration's VAT totals at most the waiver threshold (50.00 CNY in Hengqin): not collected"),
-    ("credit.dishonest", "申报人为失信企业，布控查验", "The declarant's credit class is dishonest: the goods are checked"),
+    // Channel reasons of the risk engine (rules and alerts are named `rule:<id>` and `alert:<key>`).
+    ("release", "未命中任何布控条件，直接放行", "Nothing selected the declaration: released"),
+    ("hard_stop", "命中硬性拦截（禁止类商品或最高级别预警），优先于其他一切处置", "A hard stop (prohibited goods or an alert of the highest severity) wins over everything else"),
+    ("green_channel.research", "研发名单企业的科研用货物走绿色通道，直接放行（措施1）", "Research goods of an enterprise on the R&D list take the green channel and are released (measure 1)"),
+    ("credit.dishonest", "申报人或收货人为失信企业，查验率不低于80%", "The declarant or importer is a dishonest enterprise: at least 80 % of its declarations are inspected"),
+    ("credit.advanced.relief", "高级认证企业：规则要求的查验改为单证审核（平均查验率低于一般企业的20%）", "Advanced certified (AEO) enterprise: an inspection a rule asks for becomes a document check (its inspection rate stays below 20 % of ordinary enterprises')"),
+    ("score.top_share", "风险评分位于查验预算的最高区间，布控查验", "The risk score is in the top share the inspection budget covers: inspected"),
+    ("risk.weights", "规则和预警的风险权重合计超过阈值（未加载模型）", "Rule and alert weights together pass the threshold (no model loaded)"),
+    ("random.inspection", "随机抽中查验（可复现的随机布控，保证各类货物均有被查验的可能）", "Drawn at random for inspection (a reproducible draw that keeps every part of the traffic inspectable)"),
+    ("random.document_check", "随机抽中单证审核", "Drawn at random for a document check"),
     // VAT rows of the shipped table (VAT Law art. 10).
     ("vat.standard", "增值税基本税率13%", "VAT at the standard rate of 13 %"),
     ("vat.reduced.animals_meat_fish", "农产品（第1至3章）适用9%增值税", "Agricultural products (chapters 01–03): VAT at 9 %"),
@@ -128,7 +137,16 @@ const PURPOSES: &[Entry] = &[
     ("sale_to_individual", "销售给个人", "Sale to individuals"),
 ];
 
-const CHANNELS: &[Entry] = &[("release", "放行", "Release"), ("check", "查验", "Check")];
+const CHANNELS: &[Entry] = &[
+    ("release", "放行", "Release"),
+    ("document_check", "单证审核", "Document check"),
+    ("sample_then_release", "先放后检（抽样后放行）", "Release after sampling"),
+    ("inspection", "查验", "Inspection"),
+    ("hold", "扣留", "Hold"),
+    ("refuse", "退运/拒绝入境", "Refuse"),
+    // Declarations recorded before the risk engine.
+    ("check", "查验", "Check"),
+];
 
 const CREDIT_CLASSES: &[Entry] = &[
     ("advanced", "高级认证企业", "Advanced"),
@@ -191,6 +209,7 @@ const EVENT_KINDS: &[Entry] = &[
     ("account.recorded", "账户已记录", "Account recorded"),
     ("token.issued", "令牌已签发", "Token issued"),
     ("token.revoked", "令牌已撤销", "Token revoked"),
+    ("inspection.recorded", "查验结果已记录", "Inspection result recorded"),
 ];
 
 const ROLES: &[Entry] = &[
@@ -470,12 +489,13 @@ mod tests {
                 party(&declaration.importer),
             )
             .expect("the example assesses");
-            let ids = assessment
+            let ids: Vec<String> = assessment
                 .items
                 .iter()
                 .flat_map(|item| item.basis.iter().cloned())
                 .chain(assessment.totals.waived.iter().map(|w| w.as_str().to_owned()))
-                .chain(assessment.reasons.iter().cloned());
+                .chain(zonegate_risk::engine::BUILTIN_REASONS.iter().map(|r| (*r).to_owned()))
+                .collect();
             for id in ids {
                 assert!(explain(Lang::Zh, &id).is_some() && explain(Lang::En, &id).is_some(), "`{id}` unexplained");
             }
@@ -495,7 +515,7 @@ mod tests {
             (Vocab::List, zonegate_policy::book::LISTS.iter().map(|(name, _, _)| *name).collect()),
             (Vocab::ListPurpose, zonegate_policy::book::LISTS.iter().map(|(name, _, _)| *name).collect()),
             (Vocab::Role, zonegate_auth::Role::ALL.iter().map(|r| r.as_str()).collect()),
-            (Vocab::Channel, vec!["release", "check"]),
+            (Vocab::Channel, zonegate_risk::Channel::ALL.iter().map(|c| c.as_str()).collect()),
         ];
         for (vocab, codes) in cases {
             for code in codes {

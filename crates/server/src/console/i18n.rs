@@ -200,6 +200,14 @@ messages! {
     Treatment => "监管方式", "Treatment";
     Treatments => "监管方式", "Treatments";
     Channel => "通道", "Channel";
+    RiskExplanation => "风险判别依据", "Why this channel";
+    CreditClassEffective => "适用信用等级（取较低者）", "Credit class applied (the lower)";
+    RandomDraw => "随机抽取值", "Random draw";
+    RiskScore => "模型评分", "Model score";
+    RiskCombined => "综合风险 / 布控阈值", "Risk / cutoff";
+    RuleSetVersion => "规则集版本", "Rule set version";
+    TopFeatures => "主要风险因素", "Top contributing features";
+    NoModel => "未加载模型", "no model loaded";
     PayableCny => "应缴税款（元）", "Payable (CNY)";
     RecordedAt => "记录时间（北京时间）", "Recorded at (UTC+8)";
     // Declaration detail.

@@ -50,7 +50,7 @@ pub(crate) async fn submit(
 }
 
 /// A declaration id from the path: not a whole number is not found.
-fn declaration_id(id: &str) -> Result<i64, ApiError> {
+pub(crate) fn declaration_id(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>()
         .map_err(|_| ApiError::not_found("id", format!("declaration `{id}` not found; ids are whole numbers")))
 }

@@ -5,6 +5,7 @@ pub(crate) mod access;
 pub(crate) mod declarations;
 pub(crate) mod enterprises;
 pub(crate) mod ops;
+pub(crate) mod risk;
 pub(crate) mod tariff;
 pub(crate) mod zones;
 

@@ -201,6 +201,36 @@ fn totals(ctx: &Ctx, assessment: &Value) -> Markup {
         h3 { (ctx.t(Msg::Channel)) }
         p class="channel" { strong { (label(ctx.lang, Vocab::Channel, field(assessment, "channel"))) } }
         @if !reasons.is_empty() { (rules(ctx, reasons.into_iter())) }
+        @if let Some(risk) = assessment.get("risk").filter(|r| r.is_object()) { (risk_facts(ctx, risk)) }
+    }
+}
+
+/// The risk engine's explanation: credit class, draw, score, risk against the cutoff, versions, features.
+fn risk_facts(ctx: &Ctx, risk: &Value) -> Markup {
+    let number = |name: &str| risk.get(name).and_then(Value::as_f64).map(|v| format!("{v:.4}"));
+    let score = number("score").unwrap_or_else(|| ctx.t(Msg::NoModel).to_owned());
+    let features: Vec<String> = risk
+        .get("top_features")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|f| format!("{} ({:+.2})", field(f, "feature"), f.get("value").and_then(Value::as_f64).unwrap_or(0.0)))
+        .collect();
+    let rule_set = risk.get("rule_set").map(|v| v.to_string()).unwrap_or_default();
+    let rows = [
+        (Msg::CreditClassEffective, html! { (label(ctx.lang, Vocab::CreditClass, field(risk, "credit_class"))) }),
+        (Msg::RandomDraw, plain(&number("draw").unwrap_or_default())),
+        (Msg::RiskScore, plain(&score)),
+        (
+            Msg::RiskCombined,
+            plain(&format!("{} / {}", number("risk").unwrap_or_default(), number("cutoff").unwrap_or_default())),
+        ),
+        (Msg::RuleSetVersion, plain(&rule_set)),
+        (Msg::TopFeatures, plain(&features.join(", "))),
+    ];
+    html! {
+        h3 { (ctx.t(Msg::RiskExplanation)) }
+        (facts(&rows, ctx))
     }
 }
 
