@@ -758,3 +758,51 @@ async fn declarants_may_not_open_the_accounts_and_supervisors_filter_every_party
     read_only.assert_lacks("method=\"post\" action=\"/console/accounts\"");
     read_only.assert_lacks("/deactivate\"");
 }
+
+#[tokio::test]
+async fn officers_see_the_rules_in_force_and_record_inspection_results_from_the_declaration() {
+    let console = Console::new().await;
+    let id = console.declare(HQ, "HQ-R1").await;
+    let officer = console.login("officer").await;
+
+    let risk = console.get("/console/risk?lang=en", Some(&officer)).await;
+    assert_eq!(risk.status, StatusCode::OK);
+    let monitor = console.get("/console/monitor", Some(&officer)).await;
+    monitor.assert_contains("href=\"/console/risk\"");
+    risk.assert_contains("prohibited.solid_waste");
+    risk.assert_contains("items.exists(i, i.hs4 in [");
+    risk.assert_contains("No alert is active");
+    risk.assert_contains("No inspection result yet");
+    let declarant = console.login("hq.declarant").await;
+    assert_eq!(console.get("/console/risk", Some(&declarant)).await.status, StatusCode::FORBIDDEN);
+
+    // The declaration page explains the channel and offers the officer the inspection form.
+    let detail = console.get(&format!("/console/declarations/{id}?lang=en"), Some(&officer)).await;
+    detail.assert_contains("Why this channel");
+    detail.assert_contains("Random draw");
+    detail.assert_contains(&format!("action=\"/console/declarations/{id}/inspection\""));
+    // The declarant sees the result section but no form.
+    let own = console.get(&format!("/console/declarations/{id}?lang=en"), Some(&declarant)).await;
+    own.assert_contains("No result recorded yet");
+    own.assert_lacks(&format!("action=\"/console/declarations/{id}/inspection\""));
+
+    let recorded = console
+        .post(
+            &format!("/console/declarations/{id}/inspection"),
+            Some(&officer),
+            &[
+                ("_csrf", &officer.csrf),
+                ("outcome", "finding"),
+                ("findings", "undervalued\n\nwrong origin"),
+                ("notes", "sampled 2 units"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::SEE_OTHER, "{}", recorded.text);
+    let detail = console.get(&format!("/console/declarations/{id}?lang=en"), Some(&officer)).await;
+    detail.assert_contains("wrong origin");
+    detail.assert_contains("sampled 2 units");
+    detail.assert_lacks(&format!("action=\"/console/declarations/{id}/inspection\""));
+    let risk = console.get("/console/risk?lang=en", Some(&officer)).await;
+    risk.assert_contains("100.0 %");
+}

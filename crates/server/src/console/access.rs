@@ -14,6 +14,7 @@ pub(crate) enum Area {
     Declarations,
     Submit,
     Monitor,
+    Risk,
     Enterprises,
     Zones,
     Chain,
@@ -22,17 +23,25 @@ pub(crate) enum Area {
 
 impl Area {
     /// In navigation order.
-    pub(crate) const ALL: [Area; 7] =
-        [Area::Declarations, Area::Submit, Area::Monitor, Area::Enterprises, Area::Zones, Area::Chain, Area::Accounts];
+    pub(crate) const ALL: [Area; 8] = [
+        Area::Declarations,
+        Area::Submit,
+        Area::Monitor,
+        Area::Risk,
+        Area::Enterprises,
+        Area::Zones,
+        Area::Chain,
+        Area::Accounts,
+    ];
 }
 
 impl Area {
-    /// Whether the area has an entry in the header's navigation. The accounts page has none yet: a seventh
+    /// Whether the area has an entry in the header's navigation. The accounts and risk pages have none yet: a seventh
     /// entry makes the header of customs supervisors and auditors wrap at 1366 px (the browser test checks
     /// it stays on one row) until the header's style lets the navigation wrap within its row. It is linked
-    /// from "my account" instead.
+    /// from "my account" instead, and the risk page from the monitoring centre and each declaration's channel.
     pub(crate) fn in_navigation(self) -> bool {
-        self != Area::Accounts
+        !matches!(self, Area::Accounts | Area::Risk)
     }
 }
 
@@ -47,6 +56,7 @@ fn question(who: &Principal, area: Area) -> (Action, Resource) {
             Resource::Declaration { id: String::new(), owner: who.party.clone(), addressees: Vec::new() },
         ),
         Area::Monitor => (Action::StatsRead, Resource::Platform),
+        Area::Risk => (Action::RiskRead, Resource::Platform),
         Area::Enterprises => (Action::EnterpriseList, Resource::Platform),
         Area::Zones => (Action::ZoneListRead, Resource::Platform),
         Area::Chain => (Action::ChainVerify, Resource::Platform),
@@ -136,11 +146,19 @@ mod tests {
         let admin = user(PartyKind::Enterprise, Role::EnterpriseAdmin);
         assert_eq!(areas(&admin), [Area::Declarations, Area::Zones, Area::Accounts]);
         let officer = user(PartyKind::Customs, Role::Officer);
-        assert_eq!(areas(&officer), [Area::Declarations, Area::Monitor, Area::Enterprises, Area::Zones]);
+        assert_eq!(areas(&officer), [Area::Declarations, Area::Monitor, Area::Risk, Area::Enterprises, Area::Zones]);
         let auditor = user(PartyKind::Customs, Role::Auditor);
         assert_eq!(
             areas(&auditor),
-            [Area::Declarations, Area::Monitor, Area::Enterprises, Area::Zones, Area::Chain, Area::Accounts]
+            [
+                Area::Declarations,
+                Area::Monitor,
+                Area::Risk,
+                Area::Enterprises,
+                Area::Zones,
+                Area::Chain,
+                Area::Accounts
+            ]
         );
         let supervisor = user(PartyKind::Customs, Role::Supervisor);
         assert!(areas(&supervisor).contains(&Area::Accounts));

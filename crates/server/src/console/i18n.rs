@@ -156,6 +156,7 @@ messages! {
     NavZones => "区域名单", "Zone lists";
     NavChain => "事件链校验", "Chain verification";
     NavAccounts => "账户管理", "Accounts";
+    NavRisk => "风险布控", "Risk targeting";
     Logout => "退出登录", "Log out";
     BackToStart => "返回首页", "Back to the start page";
     // Login.
@@ -208,6 +209,42 @@ messages! {
     RuleSetVersion => "规则集版本", "Rule set version";
     TopFeatures => "主要风险因素", "Top contributing features";
     NoModel => "未加载模型", "no model loaded";
+    // Risk targeting page.
+    RulesInForce => "现行规则集", "Rule set in force";
+    RuleSetVersions => "规则集版本", "Rule set versions";
+    NoRuleSetInForce => "当前没有生效的规则集", "No rule set is in force";
+    Version => "版本", "Version";
+    Author => "制定人", "Author";
+    RuleCount => "规则数", "Rules";
+    InForce => "现行", "In force";
+    RuleId => "规则编号", "Rule id";
+    RuleMeaning => "说明", "Meaning";
+    Condition => "条件（CEL）", "Condition (CEL)";
+    Weight => "风险权重", "Weight";
+    HardStop => "硬性拦截", "Hard stop";
+    ActiveAlerts => "有效风险预警", "Active alerts";
+    NoAlerts => "当前没有有效预警", "No alert is active";
+    AlertTitle => "预警", "Alert";
+    Severity => "级别", "Severity";
+    AlertScope => "范围", "Scope";
+    ValidPeriod => "有效期", "Valid";
+    Publisher => "发布方", "Publisher";
+    HitRates => "查验命中率", "Hit rates";
+    HitRatesHint => "按已记录的查验结果统计；随机抽中的命中率是无偏基线。", "From recorded inspection results; the random draw's rate is the unbiased baseline.";
+    NoInspections => "尚无查验结果", "No inspection result yet";
+    SelectedBy => "布控依据", "Selected by";
+    Inspected => "已查验", "Inspected";
+    FindingsCount => "查获", "Findings";
+    HitRate => "命中率", "Hit rate";
+    // Inspection result on the detail page.
+    InspectionTitle => "查验结果", "Inspection result";
+    Outcome => "结论", "Outcome";
+    OutcomeNoFinding => "未发现问题", "No finding";
+    OutcomeFinding => "发现问题", "Finding";
+    FindingsField => "发现的问题（每行一条）", "Findings (one per line)";
+    InspectionNotes => "备注", "Notes";
+    RecordInspection => "记录查验结果", "Record the result";
+    NotInspectedYet => "尚未记录查验结果", "No result recorded yet";
     PayableCny => "应缴税款（元）", "Payable (CNY)";
     RecordedAt => "记录时间（北京时间）", "Recorded at (UTC+8)";
     // Declaration detail.
@@ -432,6 +469,7 @@ mod tests {
             include_str!("pages/enterprises.rs"),
             include_str!("pages/login.rs"),
             include_str!("pages/monitor.rs"),
+            include_str!("pages/risk.rs"),
             include_str!("pages/submit.rs"),
             include_str!("pages/zones.rs"),
         ];

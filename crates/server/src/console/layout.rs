@@ -40,6 +40,7 @@ fn area_link(area: Area) -> (&'static str, Msg) {
         Area::Declarations => ("/console/declarations", Msg::NavDeclarations),
         Area::Submit => ("/console/declarations/new", Msg::NavSubmit),
         Area::Monitor => ("/console/monitor", Msg::NavMonitor),
+        Area::Risk => ("/console/risk", Msg::NavRisk),
         Area::Enterprises => ("/console/enterprises", Msg::NavEnterprises),
         Area::Zones => ("/console/zones", Msg::NavZones),
         Area::Chain => ("/console/chain", Msg::NavChain),

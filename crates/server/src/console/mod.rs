@@ -45,6 +45,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/console/zones", get(pages::zones::list))
         .route("/console/zones/{zone}/lists/{list}", get(pages::zones::entries))
         .route("/console/monitor", get(pages::monitor::show))
+        .route("/console/risk", get(pages::risk::show))
+        .route("/console/declarations/{id}/inspection", post(pages::detail::record_inspection))
         .route("/console/account", get(pages::account::show))
         .route("/console/account/tokens", post(pages::account::issue))
         .route("/console/account/tokens/{token_id}/revoke", post(pages::account::revoke))

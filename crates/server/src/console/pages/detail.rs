@@ -3,7 +3,8 @@
 //! and the declaration's events with a hash check of each.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::Value;
 use zonegate_domain::Party;
@@ -12,6 +13,7 @@ use crate::console::access::{self, Area};
 use crate::console::context::{Ctx, Session};
 use crate::console::errors;
 use crate::console::format::{amount, field, message, money, rate, time_text};
+use crate::console::forms::{csrf_field, FormFields};
 use crate::console::glossary::{explain, label, Vocab};
 use crate::console::i18n::{tf, Msg};
 use crate::console::layout::{self, Page};
@@ -231,6 +233,7 @@ fn risk_facts(ctx: &Ctx, risk: &Value) -> Markup {
     html! {
         h3 { (ctx.t(Msg::RiskExplanation)) }
         (facts(&rows, ctx))
+        @if ctx.may(Area::Risk) { p { a href="/console/risk" { (ctx.t(Msg::NavRisk)) } } }
     }
 }
 
@@ -257,11 +260,22 @@ pub(crate) async fn show(State(api): State<Shared>, session: Session, PathParams
         uscc,
         known: access::readable_party(&api.app, who, uscc),
     });
+    let inspection = api.app.get_inspection(who, id).await.ok();
+    let owner = zonegate_auth::Resource::Declaration {
+        id: id.to_string(),
+        owner: declarant.to_owned(),
+        addressees: Vec::new(),
+    };
+    let may_record = api.app.allows(who, zonegate_auth::Action::DeclarationDecide, &owner);
     let markup = html! {
         (header(ctx, &body, document, assessment))
         section aria-labelledby="parties" { h2 id="parties" { (ctx.t(Msg::Parties)) } (parties(ctx, &party_rows)) }
         section aria-labelledby="items" { h2 id="items" { (ctx.t(Msg::Items)) } (items(ctx, document, assessment)) }
         section aria-labelledby="totals" { h2 id="totals" { (ctx.t(Msg::Totals)) } (totals(ctx, assessment)) }
+        section aria-labelledby="inspection" {
+            h2 id="inspection" { (ctx.t(Msg::InspectionTitle)) }
+            (inspection_section(ctx, id, inspection.as_ref(), may_record))
+        }
         section aria-labelledby="history" {
             h2 id="history" { (ctx.t(Msg::History)) }
             (chain::history(ctx, &events))
@@ -272,4 +286,65 @@ pub(crate) async fn show(State(api): State<Shared>, session: Session, PathParams
     };
     let title = format!("{} {}", ctx.t(Msg::DeclarationTitle), field(&body, "reference"));
     layout::respond(ctx, &Page::new(&title).area(Area::Declarations), markup)
+}
+
+/// The recorded inspection result, or the form to record it (for those who may decide).
+fn inspection_section(ctx: &Ctx, id: i64, inspection: Option<&Value>, may_record: bool) -> Markup {
+    if let Some(result) = inspection {
+        let outcome = if field(result, "outcome") == "finding" { Msg::OutcomeFinding } else { Msg::OutcomeNoFinding };
+        let findings: Vec<&str> = list(result, "findings").collect();
+        let rows = [
+            (Msg::Outcome, html! { strong { (ctx.t(outcome)) } }),
+            (Msg::FindingsCount, html! { @for finding in &findings { (finding) br; } }),
+            (Msg::InspectionNotes, plain(field(result, "notes"))),
+            (Msg::RecordedBy, plain(field(result, "recorded_by"))),
+            (Msg::RecordedAt, plain(&time_text(field(result, "recorded_at")))),
+        ];
+        return facts(&rows, ctx);
+    }
+    html! {
+        p { (ctx.t(Msg::NotInspectedYet)) }
+        @if may_record {
+            form method="post" action=(format!("/console/declarations/{id}/inspection")) novalidate {
+                (csrf_field(ctx))
+                fieldset {
+                    legend { (ctx.t(Msg::Outcome)) }
+                    label { input type="radio" name="outcome" value="no_finding" checked; " " (ctx.t(Msg::OutcomeNoFinding)) }
+                    " "
+                    label { input type="radio" name="outcome" value="finding"; " " (ctx.t(Msg::OutcomeFinding)) }
+                }
+                div class="field" {
+                    label for="findings" { (ctx.t(Msg::FindingsField)) }
+                    textarea id="findings" name="findings" rows="3" {}
+                }
+                div class="field" {
+                    label for="notes" { (ctx.t(Msg::InspectionNotes)) }
+                    textarea id="notes" name="notes" rows="2" {}
+                }
+                div class="actions" { button type="submit" class="primary" { (ctx.t(Msg::RecordInspection)) } }
+            }
+        }
+    }
+}
+
+/// `POST /console/declarations/{id}/inspection`: records the result and shows the declaration again.
+pub(crate) async fn record_inspection(
+    State(api): State<Shared>,
+    session: Session,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    fields: FormFields,
+) -> Response {
+    let ctx = &session.ctx;
+    if let Some(refused) = session.form_refusal(&headers, &fields) {
+        return refused;
+    }
+    let Ok(id) = id.parse::<i64>() else { return errors::not_found(ctx) };
+    let findings: Vec<&str> = fields.raw("findings").lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    let body =
+        serde_json::json!({ "outcome": fields.get("outcome"), "findings": findings, "notes": fields.get("notes") });
+    match api.app.record_inspection(session.principal(), id, &body).await {
+        Ok(_) => Redirect::to(&format!("/console/declarations/{id}#inspection")).into_response(),
+        Err(error) => errors::app(ctx, error),
+    }
 }

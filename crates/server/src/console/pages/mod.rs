@@ -9,5 +9,6 @@ pub(crate) mod detail;
 pub(crate) mod enterprises;
 pub(crate) mod login;
 pub(crate) mod monitor;
+pub(crate) mod risk;
 pub(crate) mod submit;
 pub(crate) mod zones;

@@ -216,6 +216,9 @@ pub(crate) async fn show(State(api): State<Shared>, session: Session, params: Re
     let from = shown("from", content.as_ref().map(|(from, _, _)| *from));
     let to = shown("to", content.as_ref().map(|(_, to, _)| *to));
     let body = html! {
+        @if ctx.may(Area::Risk) {
+            p { a href="/console/risk" { (ctx.t(Msg::NavRisk)) } }
+        }
         (problems.summary(ctx))
         form method="get" action="/console/monitor" class="filters" novalidate {
             (Field::new("from", ctx.t(Msg::DeclaredFrom), &from).control(Control::Date).render(ctx, &problems))
