@@ -254,9 +254,9 @@ impl App {
         let author = crate::SEED_AUTHOR;
         let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
         let rows = vec![
-            policy_row(KIND_RULE_SET, rule_set_key(1), from, &def, author, at),
-            policy_row(KIND_ACTIVATION, "active".to_owned(), from, &ActivationBody { version: 1 }, author, at),
-            policy_row(KIND_PARAMETERS, "default".to_owned(), from, &RiskParameters::default(), author, at),
+            crate::rows::row(KIND_RULE_SET, rule_set_key(1), from, &def, author, at),
+            crate::rows::row(KIND_ACTIVATION, "active".to_owned(), from, &ActivationBody { version: 1 }, author, at),
+            crate::rows::row(KIND_PARAMETERS, "default".to_owned(), from, &RiskParameters::default(), author, at),
         ];
         self.store.append_policy_rows(rows, author, at).await?;
         tracing::info!("seeded the shipped risk rules (version 1)");
@@ -345,7 +345,7 @@ impl App {
         }
         let version = latest.map_or(1, |(v, _)| v + 1);
         let today = self.clock.now().date_naive();
-        let row = policy_row(KIND_RULE_SET, rule_set_key(version), today, &def, &who.user_id, self.clock.now());
+        let row = crate::rows::row(KIND_RULE_SET, rule_set_key(version), today, &def, &who.user_id, self.clock.now());
         self.append_risk_rows(who, vec![row]).await?;
         Ok((true, self.rule_set_body(version)?))
     }
@@ -444,7 +444,7 @@ impl App {
                 return self.rule_set_body(version);
             }
         }
-        let row = policy_row(
+        let row = crate::rows::row(
             KIND_ACTIVATION,
             "active".to_owned(),
             from,
@@ -524,26 +524,17 @@ impl App {
         self.authorize(who, Action::RiskWrite, &Resource::Platform)?;
         let book = self.book();
         let mut examples = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.list_inspections(after, zonegate_store::PAGE_SIZE_MAX).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.declaration_id);
-            for inspection in &page {
-                let stored = self.store.get_declaration(inspection.declaration_id).await?;
-                if let Some(mut facts) = self.stored_facts(&book, &stored)? {
-                    let finding = inspection.outcome == "finding";
-                    // The history counts this inspection: take it out, or the label leaks into the features.
-                    let history = &mut facts.history;
-                    history.inspections = (history.inspections - 1).max(0);
-                    history.findings = (history.findings - i64::from(finding)).max(0);
-                    history.finding_rate = if history.inspections == 0 {
-                        0.0
-                    } else {
-                        history.findings as f64 / history.inspections as f64
-                    };
-                    examples.push((facts, finding));
-                }
+        for inspection in &self.all_inspections().await? {
+            let stored = self.store.get_declaration(inspection.declaration_id).await?;
+            if let Some(mut facts) = self.stored_facts(&book, &stored)? {
+                let finding = inspection.outcome == "finding";
+                // The history counts this inspection: take it out, or the label leaks into the features.
+                let history = &mut facts.history;
+                history.inspections = (history.inspections - 1).max(0);
+                history.findings = (history.findings - i64::from(finding)).max(0);
+                history.finding_rate =
+                    if history.inspections == 0 { 0.0 } else { history.findings as f64 / history.inspections as f64 };
+                examples.push((facts, finding));
             }
         }
         Ok(examples)
@@ -585,16 +576,21 @@ impl App {
         )))
     }
 
-    async fn inspection_outcomes(&self) -> AppResult<HashMap<i64, bool>> {
-        let mut out = HashMap::new();
+    /// Every recorded inspection result, by declaration id, page by page.
+    async fn all_inspections(&self) -> AppResult<Vec<InspectionRecord>> {
+        let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = self.store.list_inspections(after, zonegate_store::PAGE_SIZE_MAX).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.declaration_id);
-            out.extend(page.iter().map(|i| (i.declaration_id, i.outcome == "finding")));
+            out.extend(page);
         }
         Ok(out)
+    }
+
+    async fn inspection_outcomes(&self) -> AppResult<HashMap<i64, bool>> {
+        Ok(self.all_inspections().await?.iter().map(|i| (i.declaration_id, i.outcome == "finding")).collect())
     }
 
     // ---- Targeting parameters ----
@@ -639,7 +635,8 @@ impl App {
         let (Some(from), Some(params), true) = (from, params, errors.is_empty()) else {
             return Err(errors.into());
         };
-        let row = policy_row(KIND_PARAMETERS, "default".to_owned(), from, &params, &who.user_id, self.clock.now());
+        let row =
+            crate::rows::row(KIND_PARAMETERS, "default".to_owned(), from, &params, &who.user_id, self.clock.now());
         self.append_risk_rows(who, vec![row]).await?;
         Ok(json!({ "effective_from": from.to_string(), "parameters": params }))
     }
@@ -671,7 +668,7 @@ impl App {
             return Err(errors.into());
         };
         let body = CreditBody { class: class.as_str().to_owned(), reason };
-        let row = policy_row(KIND_CREDIT, uscc.to_owned(), from, &body, &who.user_id, self.clock.now());
+        let row = crate::rows::row(KIND_CREDIT, uscc.to_owned(), from, &body, &who.user_id, self.clock.now());
         self.append_risk_rows(who, vec![row]).await?;
         self.credit_history(who, uscc)
     }
@@ -738,7 +735,7 @@ impl App {
             published_at: now_micros(self.clock.as_ref()),
             withdrawn: None,
         };
-        let row = policy_row(KIND_ALERT, key, alert.def.valid_from, &alert, &who.user_id, alert.published_at);
+        let row = crate::rows::row(KIND_ALERT, key, alert.def.valid_from, &alert, &who.user_id, alert.published_at);
         self.append_risk_rows(who, vec![row]).await?;
         Ok((true, alert))
     }
@@ -760,6 +757,7 @@ impl App {
 
     /// Withdraws an alert from now on. Withdrawing twice keeps the first withdrawal.
     pub async fn withdraw_alert(&self, who: &Principal, key: &str, reason: &str) -> AppResult<Alert> {
+        let _guard = self.risk_writes.lock().await;
         let existing = self.risk_state()?.alerts.iter().find(|a| a.key == key).cloned();
         let Some(mut alert) = existing else { return Err(AppError::not_found(format!("alert `{key}`"))) };
         let resource = Resource::Alert {
@@ -771,13 +769,13 @@ impl App {
         if alert.withdrawn.is_some() {
             return Ok(alert);
         }
-        let _guard = self.risk_writes.lock().await;
         alert.withdrawn = Some(Withdrawal {
             by: who.user_id.clone(),
             at: now_micros(self.clock.as_ref()),
             reason: reason.trim().to_owned(),
         });
-        let row = policy_row(KIND_ALERT, key.to_owned(), alert.def.valid_from, &alert, &who.user_id, self.clock.now());
+        let row =
+            crate::rows::row(KIND_ALERT, key.to_owned(), alert.def.valid_from, &alert, &who.user_id, self.clock.now());
         self.append_risk_rows(who, vec![row]).await?;
         Ok(alert)
     }
@@ -846,12 +844,7 @@ impl App {
     }
 
     pub async fn get_inspection(&self, who: &Principal, id: i64) -> AppResult<Value> {
-        let stored = match self.store.get_declaration(id).await {
-            Ok(stored) => stored,
-            Err(zonegate_store::StoreError::NotFound) => return Err(AppError::not_found(format!("declaration {id}"))),
-            Err(error) => return Err(error.into()),
-        };
-        self.authorize(who, Action::DeclarationRead, &crate::declaration_resource(&id.to_string(), &stored.declarant))?;
+        self.stored_declaration(who, id).await?;
         match self.store.get_inspection(id).await {
             Ok(record) => Ok(inspection_body(&record)),
             Err(zonegate_store::StoreError::NotFound) => {
@@ -873,30 +866,24 @@ impl App {
         let mut by_rule: BTreeMap<String, Tally> = BTreeMap::new();
         let mut by_reason: BTreeMap<String, Tally> = BTreeMap::new();
         let mut total = Tally::default();
-        let mut after = None;
-        loop {
-            let page = self.store.list_inspections(after, zonegate_store::PAGE_SIZE_MAX).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.declaration_id);
-            for inspection in &page {
-                let found = u64::from(inspection.outcome == "finding");
-                total.inspected += 1;
-                total.findings += found;
-                let details: Value = serde_json::from_str(&inspection.body_json).unwrap_or(Value::Null);
-                for fired in details.get("rules_fired").and_then(Value::as_array).into_iter().flatten() {
-                    if let Some(id) = fired.get("id").and_then(Value::as_str) {
-                        let t = by_rule.entry(id.to_owned()).or_default();
-                        t.inspected += 1;
-                        t.findings += found;
-                    }
+        for inspection in &self.all_inspections().await? {
+            let found = u64::from(inspection.outcome == "finding");
+            total.inspected += 1;
+            total.findings += found;
+            let details: Value = serde_json::from_str(&inspection.body_json).unwrap_or(Value::Null);
+            for fired in details.get("rules_fired").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(id) = fired.get("id").and_then(Value::as_str) {
+                    let t = by_rule.entry(id.to_owned()).or_default();
+                    t.inspected += 1;
+                    t.findings += found;
                 }
-                for reason in details.get("reasons").and_then(Value::as_array).into_iter().flatten() {
-                    if let Some(reason) = reason.as_str() {
-                        let kind = reason.split(':').next().unwrap_or(reason).to_owned();
-                        let t = by_reason.entry(kind).or_default();
-                        t.inspected += 1;
-                        t.findings += found;
-                    }
+            }
+            for reason in details.get("reasons").and_then(Value::as_array).into_iter().flatten() {
+                if let Some(reason) = reason.as_str() {
+                    let kind = reason.split(':').next().unwrap_or(reason).to_owned();
+                    let t = by_reason.entry(kind).or_default();
+                    t.inspected += 1;
+                    t.findings += found;
                 }
             }
         }
@@ -992,22 +979,4 @@ fn inspection_body(record: &InspectionRecord) -> Value {
         "recorded_by": record.recorded_by,
         "recorded_at": record.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     })
-}
-
-fn policy_row<T: Serialize>(
-    kind: &str,
-    key: String,
-    effective_from: NaiveDate,
-    value: &T,
-    author: &str,
-    at: DateTime<Utc>,
-) -> PolicyRow {
-    PolicyRow {
-        kind: kind.to_owned(),
-        key,
-        effective_from,
-        body_json: serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned()),
-        author: author.to_owned(),
-        recorded_at: at,
-    }
 }

@@ -25,7 +25,8 @@ pub const KINDS: &[&str] = &[
     KIND_LIST_ENTRY,
 ];
 
-fn row<T: Serialize>(
+/// One policy row of `value`, serialized to JSON.
+pub(crate) fn row<T: Serialize>(
     kind: &str,
     key: String,
     effective_from: NaiveDate,

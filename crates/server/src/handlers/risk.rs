@@ -126,8 +126,8 @@ pub(crate) async fn publish_alert(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let (created_now, alert) = api.app.publish_alert(&caller.principal, &body).await?;
-    let location = format!("/v1/alerts/{}", alert.key);
-    Ok(ok_or_created(created_now, &location, json!(alert)))
+    // Alerts are read in the listing; there is no route of one alert to point at.
+    Ok(ok_or_created(created_now, "", json!(alert)))
 }
 
 /// `GET /v1/alerts?active=true`: alerts, newest first.
