@@ -806,3 +806,67 @@ async fn officers_see_the_rules_in_force_and_record_inspection_results_from_the_
     let risk = console.get("/console/risk?lang=en", Some(&officer)).await;
     risk.assert_contains("100.0 %");
 }
+
+#[tokio::test]
+async fn a_macao_authority_publishes_and_withdraws_alerts_in_the_console() {
+    let console = Console::new().await;
+    let iacm = console.login("macao.iacm").await;
+    let page = console.get("/console/alerts?lang=en", Some(&iacm)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("href=\"/console/alerts\"");
+    page.assert_contains("No alert is active");
+    page.assert_contains("Publish an alert");
+
+    // No scope and a bad HS prefix: every problem next to its control.
+    let refused = console
+        .post(
+            "/console/alerts?lang=en",
+            Some(&iacm),
+            &[("_csrf", &iacm.csrf), ("id", "a 1"), ("title", ""), ("severity", "high"), ("valid_from", "2026-03-02")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    refused.assert_contains("role=\"alert\"");
+    refused.assert_contains("id=\"e-f-hs\"");
+    refused.assert_contains("id=\"e-f-title\"");
+
+    let published = console
+        .post(
+            "/console/alerts",
+            Some(&iacm),
+            &[
+                ("_csrf", &iacm.csrf),
+                ("id", "shrimp-2026-03"),
+                ("title", "Frozen shrimp: nitrofuran residues"),
+                ("severity", "high"),
+                ("hs", "0306, 030617"),
+                ("origins", "VN"),
+                ("valid_from", "2026-03-02"),
+                ("valid_to", "2026-04-30"),
+            ],
+        )
+        .await;
+    assert_eq!(published.status, StatusCode::SEE_OTHER, "{}", published.text);
+    let page = console.get("/console/alerts?lang=en", Some(&iacm)).await;
+    page.assert_contains("Frozen shrimp: nitrofuran residues");
+    page.assert_contains("HS: 0306, 030617 · origin: VN");
+    let withdraw = page.attribute_after("Frozen shrimp", "action");
+    assert_eq!(withdraw, "/console/alerts/authority:macao-iacm/shrimp-2026-03/withdraw");
+
+    // Officers find it on the risk page; they may not withdraw another party's alert.
+    let officer = console.login("officer").await;
+    let risk = console.get("/console/risk?lang=en", Some(&officer)).await;
+    risk.assert_contains("Frozen shrimp: nitrofuran residues");
+    risk.assert_lacks("href=\"/console/alerts\" aria-current");
+    let theirs = console.get("/console/alerts?lang=en", Some(&officer)).await;
+    theirs.assert_lacks(&format!("action=\"{withdraw}\""));
+    let refused = console.post(&withdraw, Some(&officer), &[("_csrf", &officer.csrf)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let withdrawn = console.post(&withdraw, Some(&iacm), &[("_csrf", &iacm.csrf)]).await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER, "{}", withdrawn.text);
+    let page = console.get("/console/alerts?lang=en", Some(&iacm)).await;
+    page.assert_contains("withdrawn (macao.iacm)");
+    let declarant = console.login("hq.declarant").await;
+    assert_eq!(console.get("/console/alerts", Some(&declarant)).await.status, StatusCode::FORBIDDEN);
+}

@@ -15,6 +15,7 @@ pub(crate) enum Area {
     Submit,
     Monitor,
     Risk,
+    Alerts,
     Enterprises,
     Zones,
     Chain,
@@ -23,11 +24,12 @@ pub(crate) enum Area {
 
 impl Area {
     /// In navigation order.
-    pub(crate) const ALL: [Area; 8] = [
+    pub(crate) const ALL: [Area; 9] = [
         Area::Declarations,
         Area::Submit,
         Area::Monitor,
         Area::Risk,
+        Area::Alerts,
         Area::Enterprises,
         Area::Zones,
         Area::Chain,
@@ -40,8 +42,13 @@ impl Area {
     /// entry makes the header of customs supervisors and auditors wrap at 1366 px (the browser test checks
     /// it stays on one row) until the header's style lets the navigation wrap within its row. It is linked
     /// from "my account" instead, and the risk page from the monitoring centre and each declaration's channel.
-    pub(crate) fn in_navigation(self) -> bool {
-        !matches!(self, Area::Accounts | Area::Risk)
+    pub(crate) fn in_navigation(self, areas: &[Area]) -> bool {
+        match self {
+            Area::Accounts | Area::Risk => false,
+            // Authorities find alerts in the navigation; customs from the risk page.
+            Area::Alerts => !areas.contains(&Area::Risk),
+            _ => true,
+        }
     }
 }
 
@@ -57,6 +64,7 @@ fn question(who: &Principal, area: Area) -> (Action, Resource) {
         ),
         Area::Monitor => (Action::StatsRead, Resource::Platform),
         Area::Risk => (Action::RiskRead, Resource::Platform),
+        Area::Alerts => (Action::AlertRead, Resource::Platform),
         Area::Enterprises => (Action::EnterpriseList, Resource::Platform),
         Area::Zones => (Action::ZoneListRead, Resource::Platform),
         Area::Chain => (Action::ChainVerify, Resource::Platform),
@@ -146,7 +154,10 @@ mod tests {
         let admin = user(PartyKind::Enterprise, Role::EnterpriseAdmin);
         assert_eq!(areas(&admin), [Area::Declarations, Area::Zones, Area::Accounts]);
         let officer = user(PartyKind::Customs, Role::Officer);
-        assert_eq!(areas(&officer), [Area::Declarations, Area::Monitor, Area::Risk, Area::Enterprises, Area::Zones]);
+        assert_eq!(
+            areas(&officer),
+            [Area::Declarations, Area::Monitor, Area::Risk, Area::Alerts, Area::Enterprises, Area::Zones]
+        );
         let auditor = user(PartyKind::Customs, Role::Auditor);
         assert_eq!(
             areas(&auditor),
@@ -154,6 +165,7 @@ mod tests {
                 Area::Declarations,
                 Area::Monitor,
                 Area::Risk,
+                Area::Alerts,
                 Area::Enterprises,
                 Area::Zones,
                 Area::Chain,
@@ -164,5 +176,7 @@ mod tests {
         assert!(areas(&supervisor).contains(&Area::Accounts));
         let bank = user(PartyKind::Bank, Role::Bank);
         assert!(areas(&bank).is_empty());
+        let authority = user(PartyKind::Authority, Role::Authority);
+        assert_eq!(areas(&authority), [Area::Alerts]);
     }
 }

@@ -157,6 +157,7 @@ messages! {
     NavChain => "事件链校验", "Chain verification";
     NavAccounts => "账户管理", "Accounts";
     NavRisk => "风险布控", "Risk targeting";
+    NavAlerts => "风险预警", "Risk alerts";
     Logout => "退出登录", "Log out";
     BackToStart => "返回首页", "Back to the start page";
     // Login.
@@ -236,6 +237,19 @@ messages! {
     Inspected => "已查验", "Inspected";
     FindingsCount => "查获", "Findings";
     HitRate => "命中率", "Hit rate";
+    AllAlerts => "全部预警", "All alerts";
+    AlertWithdrawn => "已撤回", "withdrawn";
+    AlertNotInForce => "不在有效期内", "outside its validity";
+    Withdraw => "撤回", "Withdraw";
+    PublishAlert => "发布预警", "Publish an alert";
+    AlertId => "预警编号（本单位内唯一）", "Alert id (unique in your party)";
+    AlertHs => "商品编码前缀", "HS prefixes";
+    AlertOrigins => "原产地", "Origins";
+    AlertEnterprises => "企业（统一社会信用代码）", "Enterprises (USCC)";
+    AlertText => "商品名称关键词", "Words in the goods description";
+    ListHint => "多个以逗号分隔；至少填写一项范围", "Separate several with commas; give at least one scope";
+    ValidFrom => "生效日期", "Valid from";
+    ValidTo => "截止日期（含）", "Valid to (inclusive)";
     // Inspection result on the detail page.
     InspectionTitle => "查验结果", "Inspection result";
     Outcome => "结论", "Outcome";
@@ -385,8 +399,8 @@ messages! {
     TokenId => "令牌编号", "Token id";
     IssuedAt => "签发时间（北京时间）", "Issued at (UTC+8)";
     ExpiresAt => "到期时间（北京时间）", "Expires at (UTC+8)";
-    TokenState => "状态", "State";
-    TokenActive => "有效", "active";
+    State => "状态", "State";
+    Active => "有效", "active";
     TokenExpired => "已过期", "expired";
     TokenRevoked => "已撤销", "revoked";
     RevokedBy => "撤销人", "Revoked by";
@@ -470,6 +484,7 @@ mod tests {
             include_str!("pages/login.rs"),
             include_str!("pages/monitor.rs"),
             include_str!("pages/risk.rs"),
+            include_str!("pages/alerts.rs"),
             include_str!("pages/submit.rs"),
             include_str!("pages/zones.rs"),
         ];

@@ -41,6 +41,7 @@ fn area_link(area: Area) -> (&'static str, Msg) {
         Area::Submit => ("/console/declarations/new", Msg::NavSubmit),
         Area::Monitor => ("/console/monitor", Msg::NavMonitor),
         Area::Risk => ("/console/risk", Msg::NavRisk),
+        Area::Alerts => ("/console/alerts", Msg::NavAlerts),
         Area::Enterprises => ("/console/enterprises", Msg::NavEnterprises),
         Area::Zones => ("/console/zones", Msg::NavZones),
         Area::Chain => ("/console/chain", Msg::NavChain),
@@ -49,7 +50,7 @@ fn area_link(area: Area) -> (&'static str, Msg) {
 }
 
 fn navigation(ctx: &Ctx, current: Option<Area>) -> Markup {
-    let entries: Vec<Area> = ctx.areas.iter().copied().filter(|area| area.in_navigation()).collect();
+    let entries: Vec<Area> = ctx.areas.iter().copied().filter(|area| area.in_navigation(&ctx.areas)).collect();
     if entries.is_empty() {
         return html! {};
     }

@@ -46,6 +46,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/console/zones/{zone}/lists/{list}", get(pages::zones::entries))
         .route("/console/monitor", get(pages::monitor::show))
         .route("/console/risk", get(pages::risk::show))
+        .route("/console/alerts", get(pages::alerts::list).post(pages::alerts::publish))
+        .route("/console/alerts/{publisher}/{id}/withdraw", post(pages::alerts::withdraw))
         .route("/console/declarations/{id}/inspection", post(pages::detail::record_inspection))
         .route("/console/account", get(pages::account::show))
         .route("/console/account/tokens", post(pages::account::issue))

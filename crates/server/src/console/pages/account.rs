@@ -36,7 +36,7 @@ struct TokenForm<'a> {
 
 fn state_label(ctx: &Ctx, state: &str) -> &'static str {
     ctx.t(match state {
-        "active" => Msg::TokenActive,
+        "active" => Msg::Active,
         "expired" => Msg::TokenExpired,
         _ => Msg::TokenRevoked,
     })
@@ -50,7 +50,7 @@ fn tokens_table(ctx: &Ctx, tokens: &[Value]) -> Markup {
             div class="table-scroll" {
                 table class="data" {
                     caption { (ctx.t(Msg::TokensCaption)) }
-                    (layout::head_row(ctx, &[Msg::TokenName, Msg::TokenId, Msg::IssuedAt, Msg::ExpiresAt, Msg::TokenState, Msg::RevokedBy, Msg::RevokedAt, Msg::Actions]))
+                    (layout::head_row(ctx, &[Msg::TokenName, Msg::TokenId, Msg::IssuedAt, Msg::ExpiresAt, Msg::State, Msg::RevokedBy, Msg::RevokedAt, Msg::Actions]))
                     tbody {
                         @for token in tokens {
                             @let (id, name, state) = (field(token, "token_id"), field(token, "name"), field(token, "state"));

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod accounts;
+pub(crate) mod alerts;
 pub(crate) mod chain;
 pub(crate) mod declarations;
 pub(crate) mod detail;

@@ -73,7 +73,8 @@ fn versions_table(ctx: &Ctx, sets: &[Value]) -> Markup {
     }
 }
 
-fn scope(alert: &Alert) -> String {
+/// An alert's scope in one line.
+pub(crate) fn scope(alert: &Alert) -> String {
     let scope = &alert.def.scope;
     [("HS", &scope.hs), ("origin", &scope.origins), ("USCC", &scope.enterprises), ("text", &scope.text)]
         .iter()
@@ -169,6 +170,7 @@ pub(crate) async fn show(State(api): State<Shared>, session: Session) -> Respons
         section aria-labelledby="alerts-title" {
             h2 id="alerts-title" { (ctx.t(Msg::ActiveAlerts)) }
             (alerts_table(ctx, &alerts))
+            @if ctx.may(Area::Alerts) { p { a href="/console/alerts" { (ctx.t(Msg::AllAlerts)) } } }
         }
         section aria-labelledby="hits-title" {
             h2 id="hits-title" { (ctx.t(Msg::HitRates)) }
