@@ -94,8 +94,9 @@ pub(crate) struct RiskState {
     /// (effective_from, parameters), in recording order.
     parameters: Vec<(NaiveDate, RiskParameters)>,
     credit: HashMap<String, Vec<CreditEntry>>,
-    /// Declarations, inspections and findings per declarant.
-    history: HashMap<String, Record>,
+    /// Declarations, inspections and findings per declarant: aggregated from the store once, then kept up to
+    /// date in memory by this process's submissions and inspection results.
+    history: Option<HashMap<String, Record>>,
 }
 
 /// The latest entry in force on `date`: greatest `effective_from` not after it, later recordings winning ties.
@@ -123,6 +124,10 @@ impl RiskState {
 
     fn parameters(&self, date: NaiveDate) -> RiskParameters {
         in_force(self.parameters.iter().map(|(from, p)| (*from, p)), date).cloned().unwrap_or_default()
+    }
+
+    fn record(&self, declarant: &str) -> Record {
+        self.history.as_ref().and_then(|h| h.get(declarant)).copied().unwrap_or_default()
     }
 
     fn credit(&self, party: &Party, date: NaiveDate) -> CreditClass {
@@ -229,17 +234,20 @@ impl App {
                 recorded_at: row.recorded_at,
             });
         }
-        for history in self.store.declarant_history().await? {
-            state.history.insert(
-                history.declarant,
-                Record {
-                    declarations: history.declarations,
-                    inspections: history.inspections,
-                    findings: history.findings,
-                },
-            );
+        let loaded = self.risk_state()?.history.is_some();
+        if !loaded {
+            let records = self.store.declarant_history().await?.into_iter().map(|h| {
+                let record = Record { declarations: h.declarations, inspections: h.inspections, findings: h.findings };
+                (h.declarant, record)
+            });
+            state.history = Some(records.collect());
         }
-        *self.risk.write().map_err(|_| AppError::Internal("risk lock poisoned".into()))? = state;
+        let mut current = self.risk.write().map_err(|_| AppError::Internal("risk lock poisoned".into()))?;
+        // Rebuilt after a write: keep the history counted since start-up.
+        if loaded {
+            state.history = current.history.take();
+        }
+        *current = state;
         Ok(())
     }
 
@@ -302,7 +310,7 @@ impl App {
         importer: &Party,
     ) -> zonegate_risk::facts::Facts {
         let date = declaration.declared_on;
-        let record = state.history.get(declaration.declarant.as_str()).copied().unwrap_or_default();
+        let record = state.record(declaration.declarant.as_str());
         let credit = (state.credit(declarant, date), state.credit(importer, date));
         facts_for(book, declaration, assessment, (declarant, importer), credit, record)
     }
@@ -310,7 +318,7 @@ impl App {
     /// Counts a newly recorded declaration in its declarant's history.
     pub(crate) fn count_declaration(&self, declarant: &str) {
         if let Ok(mut state) = self.risk.write() {
-            state.history.entry(declarant.to_owned()).or_default().declarations += 1;
+            state.history.get_or_insert_default().entry(declarant.to_owned()).or_default().declarations += 1;
         }
     }
 
@@ -566,7 +574,7 @@ impl App {
             values.iter().map(|(value, treatment)| AssessedItem { customs_value_cny: *value, treatment }).collect();
         let state = self.risk_state()?;
         let (zone, date) = (declaration.zone.as_str(), declaration.declared_on);
-        let record = state.history.get(declaration.declarant.as_str()).copied().unwrap_or_default();
+        let record = state.record(declaration.declarant.as_str());
         Ok(Some(build::facts_of(
             &declaration,
             &items,
@@ -830,7 +838,7 @@ impl App {
         match self.store.record_inspection(record).await? {
             InspectionOutcome::Created(record) => {
                 if let Ok(mut state) = self.risk.write() {
-                    let entry = state.history.entry(stored.declarant.clone()).or_default();
+                    let entry = state.history.get_or_insert_default().entry(stored.declarant.clone()).or_default();
                     entry.inspections += 1;
                     entry.findings += i64::from(record.outcome == "finding");
                 }
