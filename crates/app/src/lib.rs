@@ -394,12 +394,17 @@ impl App {
     }
 
     async fn stored_declaration(&self, who: &Principal, id: i64) -> AppResult<StoredDeclaration> {
+        self.stored_declaration_for(who, id, Action::DeclarationRead).await
+    }
+
+    /// A recorded declaration, if `who` may take `action` on it (a missing one is `NotFound` to anyone).
+    async fn stored_declaration_for(&self, who: &Principal, id: i64, action: Action) -> AppResult<StoredDeclaration> {
         let stored = match self.store.get_declaration(id).await {
             Ok(stored) => stored,
             Err(zonegate_store::StoreError::NotFound) => return Err(AppError::not_found(format!("declaration {id}"))),
             Err(error) => return Err(error.into()),
         };
-        self.authorize(who, Action::DeclarationRead, &declaration_resource(&id.to_string(), &stored.declarant))?;
+        self.authorize(who, action, &declaration_resource(&id.to_string(), &stored.declarant))?;
         Ok(stored)
     }
 

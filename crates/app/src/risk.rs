@@ -144,22 +144,6 @@ fn parse_row<T: for<'de> Deserialize<'de>>(row: &PolicyRow) -> AppResult<T> {
         .map_err(|e| AppError::Internal(format!("stored {} row `{}` is invalid: {e}", row.kind, row.key)))
 }
 
-fn date_from(value: Option<&str>, field: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
-    match value {
-        None => {
-            errors.add("required", field.to_owned(), format!("`{field}` is required (YYYY-MM-DD)"));
-            None
-        }
-        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(date) => Some(date),
-            Err(_) => {
-                errors.add("date", field.to_owned(), format!("`{text}` is not a date (YYYY-MM-DD)"));
-                None
-            }
-        },
-    }
-}
-
 /// Parses a JSON body into `T`, reporting the problem as a field error (serde names the field).
 fn from_body<T: for<'de> Deserialize<'de>>(body: &Value) -> AppResult<T> {
     serde_json::from_value(body.clone()).map_err(|e| {
@@ -271,6 +255,31 @@ impl App {
         Ok(())
     }
 
+    /// The body's `effective_from`: required, a date, and not before today (risk data is never backdated;
+    /// `takes_effect` names what does, in the message).
+    fn effective_from(&self, body: &Value, takes_effect: &str, errors: &mut FieldErrors) -> Option<NaiveDate> {
+        let text = match body.get("effective_from").and_then(Value::as_str) {
+            Some(text) => text,
+            None => {
+                errors.add("required", "effective_from", "`effective_from` is required (YYYY-MM-DD)");
+                return None;
+            }
+        };
+        let Ok(from) = NaiveDate::parse_from_str(text, "%Y-%m-%d") else {
+            errors.add("date", "effective_from", format!("`{text}` is not a date (YYYY-MM-DD)"));
+            return None;
+        };
+        let today = self.clock.now().date_naive();
+        if from < today {
+            errors.add(
+                "backdated",
+                "effective_from",
+                format!("{from} is in the past: {takes_effect} effect from today ({today}) on"),
+            );
+        }
+        Some(from)
+    }
+
     fn risk_state(&self) -> AppResult<std::sync::RwLockReadGuard<'_, RiskState>> {
         self.risk.read().map_err(|_| AppError::Internal("risk lock poisoned".into()))
     }
@@ -285,7 +294,7 @@ impl App {
         importer: &Party,
     ) -> AppResult<Decision> {
         let state = self.risk_state()?;
-        let facts = self.facts(&state, book, declaration, assessment, declarant, importer);
+        let facts = App::facts(&state, book, declaration, &assessed_items(assessment), (declarant, importer));
         let date = declaration.declared_on;
         let rules = state.active_rules(date);
         let params = state.parameters(date);
@@ -300,19 +309,18 @@ impl App {
         Ok(zonegate_risk::decide(&facts, date, &inputs))
     }
 
+    /// The facts of a declaration with the credit classes in force and the declarant's record.
     fn facts(
-        &self,
         state: &RiskState,
         book: &PolicyBook,
         declaration: &Declaration,
-        assessment: &Assessment,
-        declarant: &Party,
-        importer: &Party,
+        items: &[AssessedItem<'_>],
+        (declarant, importer): (&Party, &Party),
     ) -> zonegate_risk::facts::Facts {
         let date = declaration.declared_on;
         let record = state.record(declaration.declarant.as_str());
         let credit = (state.credit(declarant, date), state.credit(importer, date));
-        facts_for(book, declaration, assessment, (declarant, importer), credit, record)
+        facts_for(book, declaration, items, (declarant, importer), credit, record)
     }
 
     /// Counts a newly recorded declaration in its declarant's history.
@@ -425,21 +433,10 @@ impl App {
     pub async fn activate_rule_set(&self, who: &Principal, version: i64, body: &Value) -> AppResult<Value> {
         self.authorize(who, Action::RiskActivate, &Resource::Platform)?;
         let mut errors = FieldErrors::default();
-        let from = date_from(body.get("effective_from").and_then(Value::as_str), "effective_from", &mut errors);
-        let today = self.clock.now().date_naive();
-        if let Some(from) = from {
-            if from < today {
-                errors.add(
-                    "backdated",
-                    "effective_from",
-                    format!("{from} is in the past: rules take effect from today ({today}) on"),
-                );
-            }
-        }
-        if !errors.is_empty() {
+        let from = self.effective_from(body, "rules take", &mut errors);
+        let (Some(from), true) = (from, errors.is_empty()) else {
             return Err(errors.into());
-        }
-        let from = from.unwrap_or(today);
+        };
         let _guard = self.risk_writes.lock().await;
         {
             let state = self.risk_state()?;
@@ -573,15 +570,7 @@ impl App {
         let items: Vec<AssessedItem<'_>> =
             values.iter().map(|(value, treatment)| AssessedItem { customs_value_cny: *value, treatment }).collect();
         let state = self.risk_state()?;
-        let (zone, date) = (declaration.zone.as_str(), declaration.declared_on);
-        let record = state.record(declaration.declarant.as_str());
-        Ok(Some(build::facts_of(
-            &declaration,
-            &items,
-            &party_view(book, &declarant, zone, date, state.credit(&declarant, date)),
-            &party_view(book, &importer, zone, date, state.credit(&importer, date)),
-            record,
-        )))
+        Ok(Some(App::facts(&state, book, &declaration, &items, (&declarant, &importer))))
     }
 
     /// Every recorded inspection result, by declaration id, page by page.
@@ -614,11 +603,7 @@ impl App {
     pub async fn set_risk_parameters(&self, who: &Principal, body: &Value) -> AppResult<Value> {
         self.authorize(who, Action::RiskActivate, &Resource::Platform)?;
         let mut errors = FieldErrors::default();
-        let from = date_from(body.get("effective_from").and_then(Value::as_str), "effective_from", &mut errors);
-        let today = self.clock.now().date_naive();
-        if from.is_some_and(|f| f < today) {
-            errors.add("backdated", "effective_from", format!("parameters take effect from today ({today}) on"));
-        }
+        let from = self.effective_from(body, "parameters take", &mut errors);
         let params: Option<RiskParameters> = match body.get("parameters") {
             Some(value) => match serde_json::from_value(value.clone()) {
                 Ok(params) => Some(params),
@@ -663,11 +648,7 @@ impl App {
         if class.is_none() {
             errors.add("choice", "class", format!("`class` must be one of {}", CreditClass::expected()));
         }
-        let from = date_from(body.get("effective_from").and_then(Value::as_str), "effective_from", &mut errors);
-        let today = self.clock.now().date_naive();
-        if from.is_some_and(|f| f < today) {
-            errors.add("backdated", "effective_from", format!("a credit class takes effect from today ({today}) on"));
-        }
+        let from = self.effective_from(body, "a credit class takes", &mut errors);
         let reason = body.get("reason").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
         if reason.is_empty() {
             errors.add("required", "reason", "say why the class changes (the decision's reference)");
@@ -793,16 +774,7 @@ impl App {
     /// Records the result of inspecting a declaration (an officer's act). The decision's channel, reasons
     /// and fired rules are kept with it, so hit rates need no replay.
     pub async fn record_inspection(&self, who: &Principal, id: i64, body: &Value) -> AppResult<(bool, Value)> {
-        let stored = match self.store.get_declaration(id).await {
-            Ok(stored) => stored,
-            Err(zonegate_store::StoreError::NotFound) => return Err(AppError::not_found(format!("declaration {id}"))),
-            Err(error) => return Err(error.into()),
-        };
-        self.authorize(
-            who,
-            Action::DeclarationDecide,
-            &crate::declaration_resource(&id.to_string(), &stored.declarant),
-        )?;
+        let stored = self.stored_declaration_for(who, id, Action::DeclarationDecide).await?;
         let input: InspectionInput = from_body(body)?;
         let mut errors = FieldErrors::default();
         if !matches!(input.outcome.as_str(), "no_finding" | "finding") {
@@ -932,24 +904,28 @@ fn party_view<'a>(
     PartyView { uscc: party.uscc.as_str(), credit, lists, zone_registered: party.zone_registered }
 }
 
+/// What the assessment found for each item, as the facts take it.
+fn assessed_items(assessment: &Assessment) -> Vec<AssessedItem<'_>> {
+    assessment
+        .items
+        .iter()
+        .map(|item| AssessedItem { customs_value_cny: item.customs_value_cny, treatment: item.treatment.as_str() })
+        .collect()
+}
+
 /// The facts of an assessed declaration. `credit` is the (declarant, importer) classes in force.
 pub fn facts_for(
     book: &PolicyBook,
     declaration: &Declaration,
-    assessment: &Assessment,
+    items: &[AssessedItem<'_>],
     (declarant, importer): (&Party, &Party),
     credit: (CreditClass, CreditClass),
     record: Record,
 ) -> zonegate_risk::facts::Facts {
     let (zone, date) = (declaration.zone.as_str(), declaration.declared_on);
-    let items: Vec<AssessedItem<'_>> = assessment
-        .items
-        .iter()
-        .map(|item| AssessedItem { customs_value_cny: item.customs_value_cny, treatment: item.treatment.as_str() })
-        .collect();
     build::facts_of(
         declaration,
-        &items,
+        items,
         &party_view(book, declarant, zone, date, credit.0),
         &party_view(book, importer, zone, date, credit.1),
         record,
@@ -969,7 +945,7 @@ pub fn offline_decision(
     let def = zonegate_risk::defaults::default_rules().map_err(|e| AppError::Internal(e.to_string()))?;
     let rules = RuleSet::compile(&def, Some(1))?;
     let credit = (parties.0.credit_class, parties.1.credit_class);
-    let facts = facts_for(book, declaration, assessment, parties, credit, Record::default());
+    let facts = facts_for(book, declaration, &assessed_items(assessment), parties, credit, Record::default());
     let params = RiskParameters::default();
     let inputs = Inputs { rules: &rules, alerts: &[], params: &params, secret, scorer: None, now };
     Ok(zonegate_risk::decide(&facts, declaration.declared_on, &inputs))
