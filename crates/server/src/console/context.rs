@@ -4,7 +4,7 @@
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use zonegate_auth::{PartyKind, Principal};
 
 use super::access::{self, Area};
@@ -91,6 +91,14 @@ impl Session {
         crate::auth::check_form_csrf(&self.caller, headers, fields.get("_csrf"))
             .err()
             .map(|error| super::errors::api(&self.ctx, error))
+    }
+
+    /// Where a form's action leads: to the page `to` when it succeeded, else to the error page.
+    pub(crate) fn redirect_or_error<T>(&self, outcome: zonegate_app::AppResult<T>, to: &str) -> Response {
+        match outcome {
+            Ok(_) => Redirect::to(to).into_response(),
+            Err(error) => super::errors::app(&self.ctx, error),
+        }
     }
 }
 

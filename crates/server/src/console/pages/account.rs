@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{html, Markup};
 use serde_json::Value;
 use zonegate_app::accounts::{TokenInput, TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX};
@@ -196,12 +196,8 @@ pub(crate) async fn revoke(
     headers: HeaderMap,
     fields: FormFields,
 ) -> Response {
-    let ctx = &session.ctx;
     if let Some(refused) = session.form_refusal(&headers, &fields) {
         return refused;
     }
-    match api.app.revoke_token(session.principal(), &token_id).await {
-        Ok(_) => Redirect::to("/console/account").into_response(),
-        Err(error) => errors::app(ctx, error),
-    }
+    session.redirect_or_error(api.app.revoke_token(session.principal(), &token_id).await, "/console/account")
 }

@@ -338,12 +338,8 @@ pub(crate) async fn deactivate(
     headers: HeaderMap,
     fields: FormFields,
 ) -> Response {
-    let ctx = &session.ctx;
     if let Some(refused) = session.form_refusal(&headers, &fields) {
         return refused;
     }
-    match api.app.deactivate_account(session.principal(), &user_id).await {
-        Ok(_) => Redirect::to("/console/accounts").into_response(),
-        Err(error) => errors::app(ctx, error),
-    }
+    session.redirect_or_error(api.app.deactivate_account(session.principal(), &user_id).await, "/console/accounts")
 }

@@ -199,8 +199,6 @@ pub(crate) async fn withdraw(
     if let Some(refused) = session.form_refusal(&headers, &fields) {
         return refused;
     }
-    match api.app.withdraw_alert(session.principal(), &format!("{publisher}/{id}"), fields.get("reason")).await {
-        Ok(_) => Redirect::to("/console/alerts").into_response(),
-        Err(error) => errors::app(&session.ctx, error),
-    }
+    let outcome = api.app.withdraw_alert(session.principal(), &format!("{publisher}/{id}"), fields.get("reason")).await;
+    session.redirect_or_error(outcome, "/console/alerts")
 }

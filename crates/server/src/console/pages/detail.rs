@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{html, Markup};
 use serde_json::Value;
 use zonegate_domain::Party;
@@ -343,8 +343,6 @@ pub(crate) async fn record_inspection(
     let findings: Vec<&str> = fields.raw("findings").lines().map(str::trim).filter(|line| !line.is_empty()).collect();
     let body =
         serde_json::json!({ "outcome": fields.get("outcome"), "findings": findings, "notes": fields.get("notes") });
-    match api.app.record_inspection(session.principal(), id, &body).await {
-        Ok(_) => Redirect::to(&format!("/console/declarations/{id}#inspection")).into_response(),
-        Err(error) => errors::app(ctx, error),
-    }
+    let outcome = api.app.record_inspection(session.principal(), id, &body).await;
+    session.redirect_or_error(outcome, &format!("/console/declarations/{id}#inspection"))
 }
