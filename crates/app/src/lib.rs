@@ -7,8 +7,10 @@
 pub mod accounts;
 pub mod error;
 pub mod hs_search;
+pub mod ledger;
 pub mod risk;
 pub mod rows;
+mod whitelist;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde_json::{json, Value};
@@ -146,6 +148,8 @@ pub struct App {
     risk_config: risk::RiskConfig,
     /// Serialises this process's risk-data writes (rule-set versions are numbered in order).
     risk_writes: tokio::sync::Mutex<()>,
+    /// The bonded ledgers: the engine, its indexes and the writers' mutex.
+    ledger: ledger::LedgerState,
 }
 
 fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
@@ -182,9 +186,11 @@ impl App {
             risk: RwLock::new(risk::RiskState::default()),
             risk_config,
             risk_writes: tokio::sync::Mutex::new(()),
+            ledger: ledger::LedgerState::default(),
         };
         app.seed_risk().await?;
         app.reload().await?;
+        app.load_ledger().await?;
         Ok(app)
     }
 
@@ -293,6 +299,8 @@ impl App {
     /// Assesses a document and decides its channel, without recording it.
     pub fn assess_document(&self, document: &Value) -> AppResult<(Declaration, Assessment, zonegate_risk::Decision)> {
         let book = self.book();
+        let enriched = self.with_ledger_processing(document)?;
+        let document = enriched.as_ref().unwrap_or(document);
         let declaration = parse_declaration(&book, document)?;
         let declarant = self.party(declaration.declarant.as_str());
         let importer = self.party(declaration.importer.as_str());

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{de::DeserializeOwned, Serialize};
 use zonegate_policy::defaults::PolicyRows;
-use zonegate_policy::{ListEntry, ZoneProfile};
+use zonegate_policy::{ListEntry, WhitelistEntry, ZoneProfile};
 use zonegate_store::PolicyRow;
 use zonegate_tariff::Versioned;
 
@@ -14,6 +14,7 @@ pub const KIND_EXCHANGE_RATE: &str = "exchange_rate";
 pub const KIND_GENERAL_RATE_ORIGIN: &str = "general_rate_origin";
 pub const KIND_ZONE_PROFILE: &str = "zone_profile";
 pub const KIND_LIST_ENTRY: &str = "list_entry";
+pub const KIND_WHITELIST_ENTRY: &str = "whitelist_entry";
 
 pub const KINDS: &[&str] = &[
     KIND_TARIFF_LINE,
@@ -23,6 +24,7 @@ pub const KINDS: &[&str] = &[
     KIND_GENERAL_RATE_ORIGIN,
     KIND_ZONE_PROFILE,
     KIND_LIST_ENTRY,
+    KIND_WHITELIST_ENTRY,
 ];
 
 /// One policy row of `value`, serialized to JSON.
@@ -64,6 +66,7 @@ pub fn to_store_rows(rows: &PolicyRows, author: &str, at: DateTime<Utc>) -> Vec<
     versioned(KIND_GENERAL_RATE_ORIGIN, &rows.general_rate_origins, author, at, &mut out);
     out.extend(rows.profiles.iter().map(|p| row(KIND_ZONE_PROFILE, p.id.clone(), p.effective_from, p, author, at)));
     out.extend(rows.lists.iter().map(|e| row(KIND_LIST_ENTRY, e.key(), e.effective_from, e, author, at)));
+    out.extend(rows.whitelist.iter().map(|e| row(KIND_WHITELIST_ENTRY, e.key(), e.valid_from, e, author, at)));
     out
 }
 
@@ -87,6 +90,9 @@ pub fn from_store_rows(kind: &str, rows: &[PolicyRow], into: &mut PolicyRows) ->
         KIND_GENERAL_RATE_ORIGIN => into.general_rate_origins.extend(decode(rows)?),
         KIND_ZONE_PROFILE => into.profiles.extend(decode::<ZoneProfile>(rows)?.into_iter().filter_map(|v| v.value)),
         KIND_LIST_ENTRY => into.lists.extend(decode::<ListEntry>(rows)?.into_iter().filter_map(|v| v.value)),
+        KIND_WHITELIST_ENTRY => {
+            into.whitelist.extend(decode::<WhitelistEntry>(rows)?.into_iter().filter_map(|v| v.value))
+        }
         other => return Err(format!("unknown policy row kind `{other}`")),
     }
     Ok(())

@@ -210,10 +210,13 @@ pub enum Action {
     AlertRead,
     AlertPublish,
     AlertWithdraw,
+    LedgerRead,
+    LedgerWrite,
+    LedgerSupervise,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 28] = [
         Action::DeclarationSubmit,
         Action::DeclarationRead,
         Action::DeclarationDecide,
@@ -239,6 +242,9 @@ impl Action {
         Action::AlertRead,
         Action::AlertPublish,
         Action::AlertWithdraw,
+        Action::LedgerRead,
+        Action::LedgerWrite,
+        Action::LedgerSupervise,
     ];
 
     /// The action's Cedar id, also used in error messages and logs.
@@ -269,6 +275,9 @@ impl Action {
             Action::AlertRead => "alert.read",
             Action::AlertPublish => "alert.publish",
             Action::AlertWithdraw => "alert.withdraw",
+            Action::LedgerRead => "ledger.read",
+            Action::LedgerWrite => "ledger.write",
+            Action::LedgerSupervise => "ledger.supervise",
         }
     }
 }

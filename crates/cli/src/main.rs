@@ -2,8 +2,10 @@
 //! (embedded SQLite by default, PostgreSQL for scale) and hands over to the app, the server or the bench.
 
 mod bench;
+mod bench_ledger;
 mod bench_reads;
 mod bench_risk;
+mod ledger;
 mod offline;
 mod risk;
 mod risk_platform;
@@ -97,6 +99,15 @@ enum Command {
     },
     /// Measure assessment and durable submission throughput.
     Bench(bench::BenchArgs),
+    /// Benchmark durable ledger postings: zonegate (engine + SQLite / PostgreSQL store) against the same
+    /// double-entry transaction in PostgreSQL, batched and one per commit.
+    BenchLedger(bench_ledger::BenchLedgerArgs),
+    /// Bonded ledgers: record documents (items, lists, gate passes, processing, exhibitions, leases, stock
+    /// counts) and read balances, the data patrol and the write-off statement.
+    Ledger {
+        #[command(subcommand)]
+        what: ledger::LedgerCommand,
+    },
     /// Train, score and evaluate the learned risk score.
     Risk {
         #[command(subcommand)]
@@ -328,7 +339,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Bench(args) => bench::run(args).await?,
+        Command::BenchLedger(args) => bench_ledger::run(args).await?,
         Command::Risk { what } => risk::run(what).await?,
+        Command::Ledger { what } => ledger::run(what).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -442,6 +442,24 @@ impl Ledger {
         self.account_transfers.get(&id).map(|ix| ix.iter().map(|&i| &self.transfers[i]).collect()).unwrap_or_default()
     }
 
+    /// Transfers touching the custody accounts ([`AccountKind::is_custody`]) of a ledger, each once, in
+    /// application order: the union of those accounts' transfer lists.
+    pub(crate) fn custody_transfers(&self, ledger: &LedgerKey) -> Vec<&Transfer> {
+        let mut ix: Vec<usize> = self
+            .ledger_accounts
+            .get(ledger)
+            .into_iter()
+            .flatten()
+            .filter(|id| self.accounts.get(id).is_some_and(|r| r.account.kind.is_custody()))
+            .filter_map(|id| self.account_transfers.get(id))
+            .flatten()
+            .copied()
+            .collect();
+        ix.sort_unstable();
+        ix.dedup();
+        ix.into_iter().map(|i| &self.transfers[i]).collect()
+    }
+
     /// The trial balance of a ledger (`None` if the item is unknown).
     pub fn trial_balance(&self, ledger: &LedgerKey) -> Option<TrialBalance> {
         let ids = self.ledger_accounts.get(ledger)?;

@@ -42,15 +42,30 @@
 //! Time and ids are inputs: the caller supplies transfer ids, account ids and
 //! business timestamps.
 
+pub mod documents;
 mod engine;
 mod error;
+pub mod exhibition;
+pub mod lease;
 mod model;
+pub mod movement;
+pub mod processing;
+pub mod report;
 mod writeoff;
 
+pub use documents::Problem;
 pub use engine::{BalanceView, Ledger, TrialBalance, TrialBalanceRow};
 pub use error::{AccountError, TransferError};
+pub use exhibition::{
+    patrol, plan_exhibition_back, plan_exhibition_out, plan_exhibition_sale, Exhibition, ExhibitionState,
+    PatrolFinding, PatrolKind, PatrolReport,
+};
+pub use lease::{plan_lease_out, plan_lease_return, Entrusted, Instalment, Lease};
 pub use model::{
     Account, AccountBalances, AccountFlags, AccountId, AccountKind, AccountRecord, Applied, Balances, LedgerItem,
     LedgerKey, PendingStatus, Transfer, TransferCode, TransferFlags, TransferId, Treatment,
 };
+pub use movement::{DocumentIds, Line};
+pub use processing::{plan_processing, Bom, BomBook, BomLine, Consumed, MaterialContent, ProcessingPlan};
+pub use report::{plan_stocktake, write_off_report, WriteOffReport, WriteOffRow};
 pub use writeoff::{Amount, CountResult, WriteOffStatement};

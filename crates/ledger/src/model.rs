@@ -29,6 +29,17 @@ pub enum Treatment {
     Bonded,
     /// Exempt: duties exempted (e.g. first-line equipment for own use).
     Exempt,
+    /// Domestic: goods bought in the customs territory (境内区外采购) that entered over the second line
+    /// (treated as exported). Processing counts them as domestic materials in the 30 % value-added rule;
+    /// bonded and exempt goods count as imported materials.
+    Domestic,
+}
+
+impl Treatment {
+    /// Whether goods of this treatment count as imported materials (entered without import tax paid).
+    pub fn is_imported(self) -> bool {
+        matches!(self, Treatment::Bonded | Treatment::Exempt)
+    }
 }
 
 /// Static description of a ledger line (电子账册表体 one 料号 / 备案序号).
@@ -57,6 +68,43 @@ pub struct AccountId(pub u128);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TransferId(pub u128);
+
+/// The first 128 bits of SHA-256 over the length-prefixed parts (never zero: zero maps to one).
+fn derive_id(domain: &str, parts: &[&[u8]]) -> u128 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in std::iter::once(domain.as_bytes()).chain(parts.iter().copied()) {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    let digest = hash.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    u128::from_be_bytes(bytes).max(1)
+}
+
+impl AccountId {
+    /// The account id of `kind` on `ledger`, derived from them (SHA-256), so every process and every
+    /// replay names the same account the same way.
+    pub fn derive(ledger: &LedgerKey, kind: AccountKind) -> AccountId {
+        let kind = serde_json::to_string(&kind).unwrap_or_default();
+        AccountId(derive_id(
+            "zonegate.ledger.account",
+            &[ledger.enterprise_uscc.as_bytes(), ledger.item_no.as_bytes(), kind.as_bytes()],
+        ))
+    }
+}
+
+impl TransferId {
+    /// The id of the `index`-th transfer made by a document (enterprise, document kind, number), derived
+    /// from them (SHA-256): a repeated document names the same transfers.
+    pub fn derive(enterprise: &str, document_kind: &str, number: &str, index: u32) -> TransferId {
+        TransferId(derive_id(
+            "zonegate.ledger.transfer",
+            &[enterprise.as_bytes(), document_kind.as_bytes(), number.as_bytes(), &index.to_be_bytes()],
+        ))
+    }
+}
 
 /// The closed set of account kinds of a ledger.
 ///

@@ -129,7 +129,8 @@ impl Ledger {
         };
         let custody =
             |id| self.account(id).map(|r| r.account.ledger == *ledger && r.account.kind.is_custody()).unwrap_or(false);
-        for t in self.transfers() {
+        // Only transfers touching one of the item's custody accounts can change its book stock.
+        for t in self.custody_transfers(ledger) {
             if t.flags.pending || t.flags.void_pending || t.timestamp >= to {
                 continue;
             }

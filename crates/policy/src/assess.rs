@@ -2,7 +2,7 @@
 //! engine's (`zonegate-risk`).
 
 use crate::book::PolicyBook;
-use crate::treatment::{decide, PartyFacts, Treatment};
+use crate::treatment::{decide, whitelist_checks, PartyFacts, Treatment, WhitelistOutcome};
 use rust_decimal::Decimal;
 use zonegate_domain::{Declaration, FieldError, FieldErrors, HsCode, Party};
 use zonegate_tariff::{compute_item, customs_values, DeclarationTotals, ItemTaxInput, ItemTaxes};
@@ -78,6 +78,20 @@ pub fn assess(
             Vec::new()
         }
     };
+    // Licences, approvals and the second-line constraint of whitelisted goods (measures 4 and 5), reported
+    // together with every other problem.
+    let checks: Vec<WhitelistOutcome> = declaration
+        .items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let mut outcome = whitelist_checks(book, declaration, item);
+            for (code, field, message) in outcome.problems.drain(..) {
+                errors.push(FieldError::new(code, format!("items[{index}].{field}"), message));
+            }
+            outcome
+        })
+        .collect();
     let (Some(profile), Some(declarant), Some(importer), false) =
         (profile, declarant, importer, values.is_empty() && !declaration.items.is_empty())
     else {
@@ -107,8 +121,10 @@ pub fn assess(
         match compute_item(&book.tariff, date, input, decision.treatment.taxes_due()) {
             Ok(taxes) => {
                 let mut basis: Vec<String> = decision.basis.iter().map(|id| (*id).to_owned()).collect();
+                basis.extend(checks[index].basis.iter().map(|id| (*id).to_owned()));
                 basis.extend(taxes.basis.iter().cloned());
                 let mut trace = decision.trace;
+                trace.extend(checks[index].trace.iter().cloned());
                 trace.push(value_trace);
                 trace.extend(taxes.trace.iter().cloned());
                 items.push(AssessedItem {

@@ -76,6 +76,16 @@ pub const LISTS: &[(&str, ListKind, &str)] = &[
     ("not_exempt", ListKind::Goods, "不予免税商品清单: goods excluded from exemption (they enter bonded)"),
     ("not_exempt_or_bonded", ListKind::Goods, "不予免（保）税货物清单: goods taxed at the first line"),
     ("taxable_catalogue", ListKind::Goods, "进口征税商品目录 (Hainan): goods taxed at the first line"),
+    (
+        "licence_required",
+        ListKind::Goods,
+        "进口许可证管理货物: goods that need an import licence at the first line unless the importer is whitelisted (macao_brand)",
+    ),
+    (
+        "tcm_approval_required",
+        ListKind::Goods,
+        "进口药材审批: TCM raw materials that need the herb import approval at the first line unless the importer is whitelisted (tcm_material)",
+    ),
 ];
 
 pub fn list_kind(list: &str) -> Option<ListKind> {
@@ -135,6 +145,126 @@ impl ListEntry {
     }
 }
 
+/// A whitelist category (measures 4 and 5): which goods list's document a whitelisted pair is spared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WhitelistCategory {
+    /// The `category` of a [`WhitelistEntry`].
+    pub name: &'static str,
+    /// The goods list (in [`LISTS`]) whose goods need the document at the first line.
+    pub list: &'static str,
+    /// The document `type` an item carries instead.
+    pub document: &'static str,
+    /// The rule id put on an item whose document the whitelist waives.
+    pub waived: &'static str,
+    /// The error code when neither the document nor a whitelist entry is there.
+    pub missing: &'static str,
+    pub description: &'static str,
+}
+
+/// The whitelist categories the platform knows. Their meaning is code; the entries are data.
+pub const WHITELIST_CATEGORIES: &[WhitelistCategory] = &[
+    WhitelistCategory {
+        name: "macao_brand",
+        list: "licence_required",
+        document: "licence",
+        waived: "licence_waived_whitelist",
+        missing: "licence_missing",
+        description:
+            "澳门品牌工业产品 (measure 4): exempt from the import licence; circulate in the zone and to Macao only",
+    },
+    WhitelistCategory {
+        name: "tcm_material",
+        list: "tcm_approval_required",
+        document: "tcm_approval",
+        waived: "tcm_approval_waived_whitelist",
+        missing: "tcm_approval_missing",
+        description: "研发用中药材 (measure 5): TCM raw materials for R&D, exempt from the herb import approval",
+    },
+];
+
+pub fn whitelist_category(name: &str) -> Option<&'static WhitelistCategory> {
+    WHITELIST_CATEGORIES.iter().find(|category| category.name == name)
+}
+
+/// One whitelisted pair of an enterprise and a product (measures 4 and 5), valid from `valid_from` to
+/// `valid_to` inclusive. Versioned like a list entry, with `valid_from` as the version's date: a later row
+/// under the same key supersedes it from its own `valid_from` on, and `active = false` withdraws it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhitelistEntry {
+    pub zone: String,
+    /// The enterprise's USCC.
+    pub enterprise: String,
+    /// An HS prefix of 2 to 10 digits.
+    pub product: String,
+    /// `macao_brand` or `tcm_material` ([`WHITELIST_CATEGORIES`]).
+    pub category: String,
+    pub valid_from: NaiveDate,
+    /// The last day of validity; `None`: until withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<NaiveDate>,
+    #[serde(default = "active_default")]
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+fn active_default() -> bool {
+    true
+}
+
+impl WhitelistEntry {
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}/{}", self.zone, self.enterprise, self.category, self.product)
+    }
+
+    /// The key inside one enterprise's whitelist of a zone.
+    fn item_key(&self) -> String {
+        format!("{}/{}", self.category, self.product)
+    }
+
+    /// Whether the entry is valid on a date (it is the version in force, so only `valid_to` is left).
+    pub fn valid_on(&self, date: NaiveDate) -> bool {
+        self.active && self.valid_from <= date && self.valid_to.is_none_or(|to| date <= to)
+    }
+
+    /// Every problem of the entry, as (code, field, message), like [`ListEntry::problems`].
+    pub fn problems(&self) -> Vec<(&'static str, &'static str, String)> {
+        let mut problems = Vec::new();
+        if self.zone.is_empty() {
+            problems.push(("zone_missing", "zone", "a whitelist entry names its zone".into()));
+        }
+        if let Err(error) = Uscc::parse(&self.enterprise) {
+            problems.push((error.code, "enterprise", error.message));
+        }
+        let digits = self.product.len();
+        if !(2..=10).contains(&digits) || !self.product.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push((
+                "hs_format",
+                "product",
+                format!("`{}` is not an HS prefix of 2 to 10 digits", self.product),
+            ));
+        }
+        if whitelist_category(&self.category).is_none() {
+            let known: Vec<&str> = WHITELIST_CATEGORIES.iter().map(|c| c.name).collect();
+            problems.push((
+                "category_unknown",
+                "category",
+                format!("`{}` is not a whitelist category; known categories: {}", self.category, known.join(", ")),
+            ));
+        }
+        if let Some(to) = self.valid_to {
+            if to < self.valid_from {
+                problems.push((
+                    "validity_range",
+                    "valid_to",
+                    format!("valid_to {to} is before valid_from {}", self.valid_from),
+                ));
+            }
+        }
+        problems
+    }
+}
+
 /// Everything an assessment reads.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyBook {
@@ -142,6 +272,8 @@ pub struct PolicyBook {
     profiles: VersionedSet<ZoneProfile>,
     /// `zone/list` → the list's entries keyed by item (USCC or HS prefix).
     lists: HashMap<String, VersionedSet<ListEntry>>,
+    /// `zone/enterprise` → the enterprise's whitelist keyed by `category/product`.
+    whitelists: HashMap<String, VersionedSet<WhitelistEntry>>,
 }
 
 impl PolicyBook {
@@ -200,5 +332,61 @@ impl PolicyBook {
             .map(|(item, _)| item)
             .max_by_key(|item| item.len())
             .map(str::to_owned)
+    }
+
+    pub fn add_whitelist_entry(&mut self, entry: WhitelistEntry) {
+        let set = self.whitelists.entry(format!("{}/{}", entry.zone, entry.enterprise)).or_default();
+        let key = entry.item_key();
+        let effective_from = entry.valid_from;
+        let value = entry.active.then_some(entry);
+        set.insert(Versioned { key, effective_from, value });
+    }
+
+    /// The whitelist entry (any category) covering an enterprise's goods on a date: the longest product prefix.
+    pub fn whitelisted(&self, zone: &str, enterprise: &str, hs: &HsCode, date: NaiveDate) -> Option<&WhitelistEntry> {
+        self.whitelisted_in(zone, enterprise, None, hs, date)
+    }
+
+    /// As [`PolicyBook::whitelisted`], limited to one category.
+    pub fn whitelisted_for(
+        &self,
+        zone: &str,
+        enterprise: &str,
+        category: &str,
+        hs: &HsCode,
+        date: NaiveDate,
+    ) -> Option<&WhitelistEntry> {
+        self.whitelisted_in(zone, enterprise, Some(category), hs, date)
+    }
+
+    fn whitelisted_in(
+        &self,
+        zone: &str,
+        enterprise: &str,
+        category: Option<&str>,
+        hs: &HsCode,
+        date: NaiveDate,
+    ) -> Option<&WhitelistEntry> {
+        self.whitelists
+            .get(&format!("{zone}/{enterprise}"))?
+            .all_in_force(date)
+            .map(|(_, entry)| entry)
+            .filter(|entry| category.is_none_or(|category| entry.category == category))
+            .filter(|entry| hs.starts_with(&entry.product) && entry.valid_on(date))
+            .max_by(|a, b| a.product.len().cmp(&b.product.len()).then_with(|| b.category.cmp(&a.category)))
+    }
+
+    /// Whitelist entries of a zone valid on a date, sorted by enterprise, category and product.
+    pub fn whitelist(&self, zone: &str, date: NaiveDate) -> Vec<&WhitelistEntry> {
+        let prefix = format!("{zone}/");
+        let mut entries: Vec<&WhitelistEntry> = self
+            .whitelists
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .flat_map(|(_, set)| set.all_in_force(date).map(|(_, entry)| entry))
+            .filter(|entry| entry.valid_on(date))
+            .collect();
+        entries.sort_by(|a, b| (&a.enterprise, &a.category, &a.product).cmp(&(&b.enterprise, &b.category, &b.product)));
+        entries
     }
 }

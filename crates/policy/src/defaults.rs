@@ -2,7 +2,7 @@
 //! the VAT and consumption-tax tables, the Hengqin and Hainan profiles and their lists. It is the default
 //! of a new store and the data of an offline `zonegate assess`.
 
-use crate::book::{ListEntry, PolicyBook, ZoneProfile};
+use crate::book::{ListEntry, PolicyBook, WhitelistEntry, ZoneProfile};
 use chrono::NaiveDate;
 use std::str::FromStr;
 use zonegate_domain::{FieldError, FieldErrors};
@@ -19,6 +19,8 @@ pub const GENERAL_RATE_ORIGINS: &str = include_str!("../../../data/tariff/genera
 pub const ZONE_PROFILES: &[&str] =
     &[include_str!("../../../data/zones/hengqin.toml"), include_str!("../../../data/zones/hainan.toml")];
 pub const ZONE_LISTS: &str = include_str!("../../../data/zones/lists.csv");
+/// The goods lists of measures 4 and 5 (`licence_required`, `tcm_approval_required`): example entries.
+pub const LICENCE_LISTS: &str = include_str!("../data/licence_lists.csv");
 pub const DEMO_LISTS: &str = include_str!("../../../data/demo/lists.csv");
 pub const DEMO_EXCHANGE_RATES: &str = include_str!("../../../data/demo/exchange_rates.csv");
 pub const DEMO_PARTIES: &str = include_str!("../../../data/demo/parties.json");
@@ -33,6 +35,8 @@ pub struct PolicyRows {
     pub general_rate_origins: Vec<Versioned<()>>,
     pub profiles: Vec<ZoneProfile>,
     pub lists: Vec<ListEntry>,
+    /// Whitelisted enterprise × product pairs (measures 4 and 5).
+    pub whitelist: Vec<WhitelistEntry>,
 }
 
 impl PolicyRows {
@@ -44,6 +48,7 @@ impl PolicyRows {
         self.general_rate_origins.extend(other.general_rate_origins);
         self.profiles.extend(other.profiles);
         self.lists.extend(other.lists);
+        self.whitelist.extend(other.whitelist);
     }
 
     pub fn len(&self) -> usize {
@@ -54,6 +59,7 @@ impl PolicyRows {
             + self.general_rate_origins.len()
             + self.profiles.len()
             + self.lists.len()
+            + self.whitelist.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,6 +77,7 @@ impl PolicyRows {
         let mut book = PolicyBook::new(tariff);
         self.profiles.iter().cloned().for_each(|profile| book.add_profile(profile));
         self.lists.iter().cloned().for_each(|entry| book.add_list_entry(entry));
+        self.whitelist.iter().cloned().for_each(|entry| book.add_whitelist_entry(entry));
         book
     }
 }
@@ -164,6 +171,7 @@ pub fn shipped_rows() -> Result<PolicyRows, FieldErrors> {
     rows.general_rate_origins =
         take(&mut errors, import::general_rate_origin_rows(GENERAL_RATE_ORIGINS), "general_rate_origins.csv");
     rows.lists = take(&mut errors, list_entries(ZONE_LISTS), "lists.csv");
+    rows.lists.extend(take(&mut errors, list_entries(LICENCE_LISTS), "licence_lists.csv"));
     for text in ZONE_PROFILES {
         match ZoneProfile::from_toml(text) {
             Ok(profile) => rows.profiles.push(profile),

@@ -2,7 +2,7 @@
 //!
 //! Each decision names the stable ids of the rules behind it, so an officer can see why.
 
-use crate::book::{PolicyBook, ZoneProfile};
+use crate::book::{PolicyBook, ZoneProfile, WHITELIST_CATEGORIES};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -300,4 +300,73 @@ fn second_line_out(
     } else {
         Ok(taxed("second_line.value_added.below_threshold", format!("{figures}: below the threshold, full duty")))
     }
+}
+
+/// What the whitelists (measures 4 and 5) make of one item: rule ids of waived documents, with explanations,
+/// or problems as (code, field suffix, message).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WhitelistOutcome {
+    pub basis: Vec<&'static str>,
+    pub trace: Vec<String>,
+    pub problems: Vec<(&'static str, &'static str, String)>,
+}
+
+/// The licence and approval checks of measures 4 and 5 for one item.
+///
+/// `first_line_in`: goods on a category's goods list (`licence_required`, `tcm_approval_required`) carry the
+/// document (`licence`, `tcm_approval`), or the importer is whitelisted for them in that category on the
+/// declaration date (the waiver's rule id goes on the item's basis); otherwise the document is missing.
+/// `second_line_out`: goods whitelisted for the declarant (any category) may not leave over the second line.
+/// Other flows are not affected.
+pub fn whitelist_checks(book: &PolicyBook, declaration: &Declaration, item: &Item) -> WhitelistOutcome {
+    let mut outcome = WhitelistOutcome::default();
+    let zone = declaration.zone.as_str();
+    let date = declaration.declared_on;
+    let hs = &item.hs;
+    match declaration.flow {
+        Flow::FirstLineIn => {
+            for category in WHITELIST_CATEGORIES {
+                let Some(prefix) = book.goods_on_list(zone, category.list, hs, date) else { continue };
+                if item.documents.iter().any(|document| document.kind == category.document) {
+                    continue;
+                }
+                let importer = declaration.importer.as_str();
+                match book.whitelisted_for(zone, importer, category.name, hs, date) {
+                    Some(entry) => {
+                        outcome.basis.push(category.waived);
+                        outcome.trace.push(format!(
+                            "`{prefix}` is on the `{}` list; importer `{importer}` is whitelisted ({}) for `{}` \
+                             on {date}, so no `{}` document is needed",
+                            category.list, category.name, entry.product, category.document
+                        ));
+                    }
+                    None => outcome.problems.push((
+                        category.missing,
+                        "documents",
+                        format!(
+                            "line `{hs}` falls under `{prefix}` on the zone's `{}` list: it needs a `{}` document, \
+                             and importer `{importer}` is not whitelisted ({}) for it on {date}",
+                            category.list, category.document, category.name
+                        ),
+                    )),
+                }
+            }
+        }
+        Flow::SecondLineOut => {
+            let declarant = declaration.declarant.as_str();
+            if let Some(entry) = book.whitelisted(zone, declarant, hs, date) {
+                outcome.problems.push((
+                    "whitelist_second_line",
+                    "hs",
+                    format!(
+                        "line `{hs}` is whitelisted ({}, `{}`) for declarant `{declarant}`: whitelisted goods may \
+                         circulate in the zone and to Macao but not leave over the second line",
+                        entry.category, entry.product
+                    ),
+                ));
+            }
+        }
+        Flow::FirstLineOut | Flow::SecondLineIn | Flow::ZoneTransfer => {}
+    }
+    outcome
 }

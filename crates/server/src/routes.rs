@@ -3,7 +3,7 @@
 
 use axum::Router;
 
-use crate::handlers::{access, declarations, enterprises, ops, risk, tariff, zones};
+use crate::handlers::{access, declarations, enterprises, ledger, ops, risk, tariff, whitelist, zones};
 use crate::Shared;
 
 /// Routes anyone may call without credentials; every other route answers `401` without them.
@@ -56,10 +56,19 @@ routes! {
     post "/v1/alerts" => risk::publish_alert;
     get "/v1/alerts" => risk::list_alerts;
     post "/v1/alerts/{publisher}/{id}/withdraw" => risk::withdraw_alert;
+    get "/v1/ledgers/{uscc}" => ledger::overview;
+    post "/v1/ledgers/{uscc}/{kind}" => ledger::record;
+    get "/v1/ledgers/{uscc}/items/{item_no}" => ledger::item;
+    get "/v1/ledgers/{uscc}/documents" => ledger::documents;
+    get "/v1/ledgers/{uscc}/documents/{kind}/{number}" => ledger::document;
+    get "/v1/ledgers/{uscc}/patrol" => ledger::patrol;
+    get "/v1/ledgers/{uscc}/writeoff" => ledger::write_off;
     get "/v1/zones" => zones::list_zones;
     get "/v1/zones/{zone}/lists" => zones::list_lists;
     get "/v1/zones/{zone}/lists/{list}" => zones::list_entries;
     post "/v1/zones/{zone}/lists/{list}" => zones::append_entries;
+    get "/v1/zones/{zone}/whitelist" => whitelist::list;
+    post "/v1/zones/{zone}/whitelist" => whitelist::append;
     get "/v1/tariff/lines/{hs}" => tariff::line;
     get "/v1/tariff/search" => tariff::search;
     get "/v1/chain/verify" => ops::verify_chain;

@@ -221,6 +221,43 @@ async fn every_route_needs_credentials_and_refuses_other_parties() {
             "bank.boc",
         ),
         case(Method::GET, "/v1/alerts", "/v1/alerts", None, "hq.declarant"),
+        case(Method::GET, "/v1/zones/{zone}/whitelist", "/v1/zones/hengqin/whitelist", None, "bank.boc"),
+        case(
+            Method::POST,
+            "/v1/zones/{zone}/whitelist",
+            "/v1/zones/hengqin/whitelist",
+            Some(
+                json!({ "entries": [ { "enterprise": HQ, "product": "0203", "category": "macao_brand", "valid_from": "2026-03-02" } ] }),
+            ),
+            "officer",
+        ),
+        case(Method::GET, "/v1/ledgers/{uscc}", &format!("/v1/ledgers/{HQ}"), None, "shop.declarant"),
+        case(
+            Method::POST,
+            "/v1/ledgers/{uscc}/{kind}",
+            &format!("/v1/ledgers/{HQ}/items"),
+            Some(
+                json!({ "item_no": "M-1", "hs": "03031310", "unit": "KGM", "quantity_scale": 3, "treatment": "bonded" }),
+            ),
+            "officer",
+        ),
+        case(
+            Method::GET,
+            "/v1/ledgers/{uscc}/items/{item_no}",
+            &format!("/v1/ledgers/{HQ}/items/M-1"),
+            None,
+            "bank.boc",
+        ),
+        case(Method::GET, "/v1/ledgers/{uscc}/documents", &format!("/v1/ledgers/{HQ}/documents"), None, "macao.iacm"),
+        case(
+            Method::GET,
+            "/v1/ledgers/{uscc}/documents/{kind}/{number}",
+            &format!("/v1/ledgers/{HQ}/documents/items/M-1"),
+            None,
+            "shop.declarant",
+        ),
+        case(Method::GET, "/v1/ledgers/{uscc}/patrol", &format!("/v1/ledgers/{HQ}/patrol"), None, "shop.declarant"),
+        case(Method::GET, "/v1/ledgers/{uscc}/writeoff", &format!("/v1/ledgers/{HQ}/writeoff"), None, "bank.boc"),
         case(
             Method::POST,
             "/v1/alerts/{publisher}/{id}/withdraw",

@@ -22,12 +22,13 @@ use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, DeclarationEvent, WRITE_BATCH_MAX};
 use zonegate_store::{
     AccountRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event, InspectionOutcome,
-    InspectionRecord, NewDeclaration, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store,
-    StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
+    InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, Page, PartyRecord,
+    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError, StoreResult, StoredDeclaration,
+    StoredLedgerDocument, SubmitOutcome, TokenRecord,
 };
 
 use reader::Reader;
-use writer::{PreparedDeclaration, WriteOp, Writer};
+use writer::{PreparedDeclaration, PreparedLedgerDocument, WriteOp, Writer};
 
 /// How many read connections a store opens.
 const READERS: usize = 2;
@@ -231,6 +232,36 @@ impl Store for PgStore {
 
     async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>> {
         self.reader()?.declarant_history().await
+    }
+
+    async fn record_ledger_document(&self, document: NewLedgerDocument) -> StoreResult<LedgerDocumentOutcome> {
+        // Checked (amounts within i64) and hashed here, before anything reaches the writer.
+        let document = backend::ledger_document_as_stored(document)?;
+        let event = backend::LedgerDocumentEvent::new(&document);
+        self.writer.write_ledger_document(PreparedLedgerDocument { document, event }).await
+    }
+
+    async fn get_ledger_document(
+        &self,
+        enterprise: &str,
+        kind: &str,
+        number: &str,
+    ) -> StoreResult<StoredLedgerDocument> {
+        self.reader()?.get_ledger_document(enterprise, kind, number).await
+    }
+
+    async fn list_ledger_documents(
+        &self,
+        enterprise: Option<&str>,
+        kind: Option<&str>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredLedgerDocument>> {
+        self.reader()?.list_ledger_documents(enterprise, kind, after, limit).await
+    }
+
+    async fn ledger_log(&self) -> StoreResult<LedgerLog> {
+        self.reader()?.ledger_log().await
     }
 
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {

@@ -10,11 +10,12 @@ use std::sync::Mutex;
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
+use zonegate_ledger::{Account, AccountId, LedgerItem, LedgerKey, Transfer};
 use zonegate_store::backend::{self, from_micros, ChainVerifier};
 use zonegate_store::{
     AccountRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
-    InspectionRecord, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError, StoreResult,
-    StoredDeclaration, TokenRecord,
+    InspectionRecord, LedgerLog, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError,
+    StoreResult, StoredDeclaration, StoredLedgerDocument, TokenRecord,
 };
 
 use crate::error::Context;
@@ -57,6 +58,19 @@ macro_rules! inspection_select {
     };
 }
 pub(crate) use inspection_select;
+
+/// `SELECT <every ledger document column> FROM ledger_documents l <rest>`, as a literal.
+macro_rules! ledger_document_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT l.seq, l.enterprise, l.kind, l.number, l.body_json, l.body_sha256, l.result_json, l.recorded_by, \
+             l.recorded_at_us, l.transfer_count \
+             FROM ledger_documents l ",
+            $rest
+        )
+    };
+}
+pub(crate) use ledger_document_select;
 
 /// Every declarant's counts in one grouped statement: the declarations left-joined to their inspections by
 /// key. `$1` is the outcome counted as a finding.
@@ -190,6 +204,60 @@ pub(crate) fn inspection_from_row(row: &Row) -> StoreResult<InspectionRecord> {
     })
 }
 
+/// A row of [`ledger_document_select!`].
+pub(crate) fn ledger_document_from_row(row: &Row) -> StoreResult<StoredLedgerDocument> {
+    const WHAT: &str = "read ledger document";
+    Ok(StoredLedgerDocument {
+        seq: get(row, 0, WHAT)?,
+        enterprise: get(row, 1, WHAT)?,
+        kind: get(row, 2, WHAT)?,
+        number: get(row, 3, WHAT)?,
+        body_json: get(row, 4, WHAT)?,
+        body_sha256: get(row, 5, WHAT)?,
+        result_json: get(row, 6, WHAT)?,
+        recorded_by: get(row, 7, WHAT)?,
+        recorded_at: from_micros(get(row, 8, WHAT)?)?,
+        transfer_count: get(row, 9, WHAT)?,
+    })
+}
+
+fn ledger_item_from_row(row: &Row) -> StoreResult<LedgerItem> {
+    const WHAT: &str = "read ledger item";
+    Ok(LedgerItem {
+        key: LedgerKey::new(get::<String>(row, 0, WHAT)?, get::<String>(row, 1, WHAT)?),
+        hs_code: get(row, 2, WHAT)?,
+        unit: get(row, 3, WHAT)?,
+        quantity_scale: backend::quantity_scale_from_stored(i64::from(get::<i16>(row, 4, WHAT)?))?,
+        treatment: backend::treatment_from_text(get(row, 5, WHAT)?)?,
+    })
+}
+
+fn ledger_account_from_row(row: &Row) -> StoreResult<Account> {
+    const WHAT: &str = "read ledger account";
+    Ok(Account {
+        id: AccountId(backend::ledger_id_from_bytes(get(row, 0, WHAT)?)?),
+        ledger: LedgerKey::new(get::<String>(row, 1, WHAT)?, get::<String>(row, 2, WHAT)?),
+        kind: backend::account_kind_from_text(get(row, 3, WHAT)?)?,
+        flags: backend::account_flags_from_bits(get(row, 4, WHAT)?)?,
+    })
+}
+
+fn ledger_transfer_from_row(row: &Row) -> StoreResult<Transfer> {
+    const WHAT: &str = "read ledger transfer";
+    backend::ledger_transfer_from_stored(
+        get(row, 0, WHAT)?,
+        get(row, 1, WHAT)?,
+        get(row, 2, WHAT)?,
+        get(row, 3, WHAT)?,
+        get(row, 4, WHAT)?,
+        get(row, 5, WHAT)?,
+        get(row, 6, WHAT)?,
+        get(row, 7, WHAT)?,
+        get(row, 8, WHAT)?,
+        get(row, 9, WHAT)?,
+    )
+}
+
 fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
     const WHAT: &str = "read session";
     Ok(SessionRecord {
@@ -258,6 +326,11 @@ struct Statements {
     inspection: Statement,
     inspections: Statement,
     declarant_history: Statement,
+    ledger_document: Statement,
+    ledger_last_document: Statement,
+    ledger_items: Statement,
+    ledger_accounts: Statement,
+    ledger_transfers: Statement,
 }
 
 /// One read connection.
@@ -314,6 +387,29 @@ impl Reader {
             )
             .await?,
             declarant_history: prepare(DECLARANT_HISTORY_SQL.into()).await?,
+            ledger_document: prepare(
+                ledger_document_select!("WHERE l.enterprise = $1 AND l.kind = $2 AND l.number = $3").into(),
+            )
+            .await?,
+            ledger_last_document: prepare("SELECT coalesce(max(seq), 0) FROM ledger_documents".into()).await?,
+            ledger_items: prepare(
+                "SELECT enterprise, item_no, hs_code, unit, quantity_scale, treatment FROM ledger_items \
+                 WHERE document_seq <= $1 ORDER BY document_seq, position"
+                    .into(),
+            )
+            .await?,
+            ledger_accounts: prepare(
+                "SELECT id, enterprise, item_no, kind, flags FROM ledger_accounts WHERE document_seq <= $1 \
+                 ORDER BY seq"
+                    .into(),
+            )
+            .await?,
+            ledger_transfers: prepare(
+                "SELECT id, debit_account_id, credit_account_id, quantity, value_fen, pending_id, code, reference, \
+                 timestamp_us, flags FROM ledger_transfers WHERE document_seq <= $1 ORDER BY seq"
+                    .into(),
+            )
+            .await?,
         };
         Ok(Reader { client, statements, listings: Mutex::new(HashMap::new()) })
     }
@@ -517,6 +613,69 @@ impl Reader {
                 })
             })
             .collect()
+    }
+
+    pub(crate) async fn get_ledger_document(
+        &self,
+        enterprise: &str,
+        kind: &str,
+        number: &str,
+    ) -> StoreResult<StoredLedgerDocument> {
+        let row = self
+            .client
+            .query_opt(&self.statements.ledger_document, &[&enterprise, &kind, &number])
+            .await
+            .ctx("get ledger document")?;
+        row.as_ref().map(ledger_document_from_row).transpose()?.ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) async fn list_ledger_documents(
+        &self,
+        enterprise: Option<&str>,
+        kind: Option<&str>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredLedgerDocument>> {
+        let after = after.unwrap_or(i64::MIN);
+        let limit = i64::from(backend::clamp_limit(limit));
+        let mut sql = ledger_document_select!("WHERE l.seq > $1").to_owned();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&after];
+        if let Some(enterprise) = &enterprise {
+            condition(&mut sql, &mut params, " AND l.enterprise = ?", enterprise);
+        }
+        if let Some(kind) = &kind {
+            condition(&mut sql, &mut params, " AND l.kind = ?", kind);
+        }
+        condition(&mut sql, &mut params, " ORDER BY l.seq LIMIT ?", &limit);
+        let statement = self.listing(sql).await?;
+        let rows = self.client.query(&statement, &params).await.ctx("list ledger documents")?;
+        rows.iter().map(ledger_document_from_row).collect()
+    }
+
+    /// Every ledger record up to the last document recorded when the call began: documents commit whole and
+    /// in seq order, so the three reads (pipelined, but each its own snapshot) agree on one cut.
+    pub(crate) async fn ledger_log(&self) -> StoreResult<LedgerLog> {
+        let row = self.client.query_one(&self.statements.ledger_last_document, &[]).await.ctx("read ledger log")?;
+        let last: i64 = get(&row, 0, "read ledger log")?;
+        let params: [&(dyn ToSql + Sync); 1] = [&last];
+        let (items, accounts, transfers) = tokio::join!(
+            self.client.query(&self.statements.ledger_items, &params),
+            self.client.query(&self.statements.ledger_accounts, &params),
+            self.client.query(&self.statements.ledger_transfers, &params),
+        );
+        Ok(LedgerLog {
+            items: items.ctx("read ledger items")?.iter().map(ledger_item_from_row).collect::<StoreResult<_>>()?,
+            accounts: accounts
+                .ctx("read ledger accounts")?
+                .iter()
+                .map(ledger_account_from_row)
+                .collect::<StoreResult<_>>()?,
+            transfers: transfers
+                .ctx("read ledger transfers")?
+                .iter()
+                .map(ledger_transfer_from_row)
+                .collect::<StoreResult<_>>()?,
+        })
     }
 
     async fn events_page(&self, after: i64, limit: i64) -> StoreResult<Vec<Event>> {

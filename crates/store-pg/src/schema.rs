@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_accounts_attribution_stats.sql"),
     },
     Migration { version: 3, name: "inspections", sql: include_str!("../migrations/0003_inspections.sql") },
+    Migration { version: 4, name: "ledger", sql: include_str!("../migrations/0004_ledger.sql") },
 ];
 
 /// `name` as a quoted SQL identifier.

@@ -33,15 +33,17 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
-use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent};
+use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent, LedgerDocumentEvent};
 use zonegate_store::{
-    AccountRecord, Event, InspectionOutcome, InspectionRecord, NewDeclaration, PartyRecord, PolicyRow, Revocation,
-    SessionRecord, StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
+    AccountRecord, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, NewDeclaration,
+    NewLedgerDocument, PartyRecord, PolicyRow, Revocation, SessionRecord, StoreError, StoreResult, StoredDeclaration,
+    SubmitOutcome, TokenRecord,
 };
 
 use crate::error::Context;
 use crate::reader::{
-    declaration_from_row, declaration_select, inspection_from_row, inspection_select, token_from_row, token_select,
+    declaration_from_row, declaration_select, inspection_from_row, inspection_select, ledger_document_from_row,
+    ledger_document_select, token_from_row, token_select,
 };
 
 /// A declaration ready for the writer: everything that can be computed off the writer task already is.
@@ -110,6 +112,14 @@ pub(crate) enum WriteOp {
         inspection: InspectionRecord,
         payload: String,
     },
+    /// Answers what recording did ([`Done::LedgerDocument`]).
+    RecordLedgerDocument(Box<PreparedLedgerDocument>),
+}
+
+/// A ledger document ready for the writer: checked, truncated and its event payload hashed already.
+pub(crate) struct PreparedLedgerDocument {
+    pub document: NewLedgerDocument,
+    pub event: LedgerDocumentEvent,
 }
 
 enum Done {
@@ -117,6 +127,7 @@ enum Done {
     Unit,
     Token(TokenRecord),
     Inspection(InspectionOutcome),
+    LedgerDocument(LedgerDocumentOutcome),
 }
 
 pub(crate) enum Reply {
@@ -124,6 +135,7 @@ pub(crate) enum Reply {
     Unit(oneshot::Sender<StoreResult<()>>),
     Token(oneshot::Sender<StoreResult<TokenRecord>>),
     Inspection(oneshot::Sender<StoreResult<InspectionOutcome>>),
+    LedgerDocument(oneshot::Sender<StoreResult<LedgerDocumentOutcome>>),
 }
 
 struct Request {
@@ -167,6 +179,11 @@ impl Request {
                 Ok(_) => Err(mismatched()),
                 Err(e) => Err(e),
             })),
+            Reply::LedgerDocument(reply) => drop(reply.send(match result {
+                Ok(Done::LedgerDocument(outcome)) => Ok(outcome),
+                Ok(_) => Err(mismatched()),
+                Err(e) => Err(e),
+            })),
         }
     }
 }
@@ -191,6 +208,12 @@ struct Statements {
     inspected_declaration: Statement,
     record_inspection: Statement,
     inspection: Statement,
+    ledger_document: Statement,
+    insert_ledger_document: Statement,
+    insert_ledger_items: Statement,
+    insert_ledger_accounts: Statement,
+    insert_ledger_transfers: Statement,
+    insert_event: Statement,
 }
 
 /// What a batch attempt tracks as it goes: the chain head and the next ids to hand out.
@@ -303,6 +326,17 @@ impl Writer {
     pub(crate) async fn write_token(&self, op: WriteOp) -> StoreResult<TokenRecord> {
         let (reply, answer) = oneshot::channel();
         self.send(op, Reply::Token(reply)).await?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs a write that answers a ledger document outcome ([`WriteOp::RecordLedgerDocument`]), once its batch
+    /// has committed.
+    pub(crate) async fn write_ledger_document(
+        &self,
+        prepared: PreparedLedgerDocument,
+    ) -> StoreResult<LedgerDocumentOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.send(WriteOp::RecordLedgerDocument(Box::new(prepared)), Reply::LedgerDocument(reply)).await?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -437,6 +471,51 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
         )
         .await?,
         inspection: prepare(inspection_select!("WHERE i.declaration_id = $1")).await?,
+        ledger_document: prepare(ledger_document_select!("WHERE l.enterprise = $1 AND l.kind = $2 AND l.number = $3"))
+            .await?,
+        insert_ledger_document: prepare(
+            "INSERT INTO ledger_documents (enterprise, kind, number, body_json, body_sha256, result_json, \
+                 recorded_by, recorded_at_us, transfer_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (enterprise, kind, number) DO NOTHING \
+             RETURNING seq",
+        )
+        .await?,
+        insert_ledger_items: prepare(
+            "INSERT INTO ledger_items (enterprise, item_no, hs_code, unit, quantity_scale, treatment, document_seq, \
+                 position) \
+             SELECT i.enterprise, i.item_no, i.hs_code, i.unit, i.quantity_scale, i.treatment, $7::bigint, \
+                 (i.n - 1)::int \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int2[], $6::text[]) WITH ORDINALITY \
+                 AS i (enterprise, item_no, hs_code, unit, quantity_scale, treatment, n)",
+        )
+        .await?,
+        // The ordering column continues after the last account, in the order of the arrays.
+        insert_ledger_accounts: prepare(
+            "INSERT INTO ledger_accounts (seq, id, enterprise, item_no, kind, flags, document_seq) \
+             SELECT b.last + a.n, a.id, a.enterprise, a.item_no, a.kind, a.flags, $6::bigint \
+             FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::int4[]) WITH ORDINALITY \
+                 AS a (id, enterprise, item_no, kind, flags, n) \
+             CROSS JOIN (SELECT coalesce(max(seq), 0) AS last FROM ledger_accounts) b",
+        )
+        .await?,
+        // The ordering column continues after the last transfer, in the order of the arrays.
+        insert_ledger_transfers: prepare(
+            "INSERT INTO ledger_transfers (seq, id, debit_account_id, credit_account_id, quantity, value_fen, \
+                 pending_id, code, reference, timestamp_us, flags, document_seq) \
+             SELECT b.last + t.n, t.id, t.debit_account_id, t.credit_account_id, t.quantity, t.value_fen, \
+                 t.pending_id, t.code, t.reference, t.timestamp_us, t.flags, $11::bigint \
+             FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::int8[], $5::int8[], $6::bytea[], $7::text[], \
+                 $8::text[], $9::int8[], $10::int4[]) WITH ORDINALITY \
+                 AS t (id, debit_account_id, credit_account_id, quantity, value_fen, pending_id, code, reference, \
+                     timestamp_us, flags, n) \
+             CROSS JOIN (SELECT coalesce(max(seq), 0) AS last FROM ledger_transfers) b",
+        )
+        .await?,
+        insert_event: prepare(
+            "INSERT INTO events (seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?,
     })
 }
 
@@ -700,6 +779,9 @@ async fn run(tx: &Transaction<'_>, statements: &Statements, state: &mut BatchSta
         }
         WriteOp::RecordInspection { inspection, payload } => {
             record_inspection(tx, statements, state, inspection, payload).await.map(Done::Inspection)
+        }
+        WriteOp::RecordLedgerDocument(prepared) => {
+            record_ledger_document(tx, statements, state, prepared).await.map(Done::LedgerDocument)
         }
     }
 }
@@ -979,4 +1061,154 @@ async fn append_policy_rows(
     state.head = head;
     state.next_policy_row_id = first_id + count;
     Ok(())
+}
+
+/// Records a ledger document with its items, accounts and transfers and its `ledger.document_recorded` event:
+/// one statement per table (`unnest` arrays, in the order of the document's vectors), pipelined. A key
+/// recorded already gets the first document back, as a repeat or a conflict, and nothing is written.
+async fn record_ledger_document(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    prepared: &PreparedLedgerDocument,
+) -> StoreResult<LedgerDocumentOutcome> {
+    let PreparedLedgerDocument { document: d, event } = prepared;
+    let existing = |row: Option<tokio_postgres::Row>| -> StoreResult<LedgerDocumentOutcome> {
+        let existing = row.as_ref().map(ledger_document_from_row).transpose()?.ok_or_else(|| {
+            StoreError::Backend("postgres: ledger document key conflicts but the first record is missing".into())
+        })?;
+        Ok(backend::classify_ledger_document(existing, &d.body_sha256))
+    };
+    let key: [&(dyn ToSql + Sync); 3] = [&d.enterprise, &d.kind, &d.number];
+    let row = tx.query_opt(&statements.ledger_document, &key).await.ctx("read ledger document")?;
+    if row.is_some() {
+        return existing(row);
+    }
+    let transfer_count = d.transfers.len() as i64;
+    let inserted = tx
+        .query_opt(
+            &statements.insert_ledger_document,
+            &[
+                &d.enterprise,
+                &d.kind,
+                &d.number,
+                &d.body_json,
+                &d.body_sha256,
+                &d.result_json,
+                &d.recorded_by,
+                &to_micros(d.recorded_at),
+                &transfer_count,
+            ],
+        )
+        .await
+        .ctx("insert ledger document")?;
+    let Some(inserted) = inserted else {
+        let row = tx.query_opt(&statements.ledger_document, &key).await.ctx("read ledger document")?;
+        return existing(row);
+    };
+    let seq: i64 = inserted.try_get(0).ctx("read ledger document seq")?;
+    let mut head = state.head.clone();
+    let event = head.next(d.recorded_at, backend::LEDGER_DOCUMENT_RECORDED, event.subject.clone(), event.payload(seq));
+
+    let item_text = |f: fn(&zonegate_ledger::LedgerItem) -> &str| d.items.iter().map(f).collect::<Vec<&str>>();
+    let item_enterprises = item_text(|i| &i.key.enterprise_uscc);
+    let item_numbers = item_text(|i| &i.key.item_no);
+    let hs_codes = item_text(|i| &i.hs_code);
+    let units = item_text(|i| &i.unit);
+    let scales: Vec<i16> = d.items.iter().map(|i| i16::from(i.quantity_scale)).collect();
+    let treatments = item_text(|i| backend::treatment_text(i.treatment));
+
+    let account_ids: Vec<[u8; 16]> = d.accounts.iter().map(|a| backend::ledger_id_bytes(a.id.0)).collect();
+    let account_ids: Vec<&[u8]> = account_ids.iter().map(|id| &id[..]).collect();
+    let account_text = |f: fn(&zonegate_ledger::Account) -> &str| d.accounts.iter().map(f).collect::<Vec<&str>>();
+    let account_enterprises = account_text(|a| &a.ledger.enterprise_uscc);
+    let account_items = account_text(|a| &a.ledger.item_no);
+    let account_kinds = account_text(|a| backend::account_kind_text(a.kind));
+    let account_flags: Vec<i32> = d.accounts.iter().map(|a| backend::account_flags_bits(a.flags)).collect();
+
+    let n = d.transfers.len();
+    let (mut ids, mut debits, mut credits, mut pending_ids) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut quantities, mut values, mut codes, mut references, mut timestamps, mut flags) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for t in &d.transfers {
+        ids.push(backend::ledger_id_bytes(t.id.0));
+        debits.push(backend::ledger_id_bytes(t.debit_account_id.0));
+        credits.push(backend::ledger_id_bytes(t.credit_account_id.0));
+        pending_ids.push(t.pending_id.map(|id| backend::ledger_id_bytes(id.0)));
+        quantities.push(backend::ledger_amount(t.quantity, "quantity")?);
+        values.push(backend::ledger_amount(t.value_fen, "value_fen")?);
+        codes.push(backend::transfer_code_text(t.code));
+        references.push(t.reference.as_str());
+        timestamps.push(to_micros(t.timestamp));
+        flags.push(backend::transfer_flags_bits(t.flags));
+    }
+    fn slices(ids: &[[u8; 16]]) -> Vec<&[u8]> {
+        ids.iter().map(|id| &id[..]).collect()
+    }
+    let (ids, debits, credits) = (slices(&ids), slices(&debits), slices(&credits));
+    let pending_ids: Vec<Option<&[u8]>> = pending_ids.iter().map(|id| id.as_ref().map(|id| &id[..])).collect();
+    let event_at = to_micros(event.recorded_at);
+    let event_params: [&(dyn ToSql + Sync); 7] =
+        [&event.seq, &event_at, &event.kind, &event.subject, &event.payload_json, &event.prev_hash, &event.hash];
+
+    // Pipelined: four statements, one round trip.
+    let (items, accounts, transfers, appended) = tokio::join!(
+        biased;
+        async {
+            if d.items.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(
+                &statements.insert_ledger_items,
+                &[&item_enterprises, &item_numbers, &hs_codes, &units, &scales, &treatments, &seq],
+            )
+            .await
+        },
+        async {
+            if d.accounts.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(
+                &statements.insert_ledger_accounts,
+                &[&account_ids, &account_enterprises, &account_items, &account_kinds, &account_flags, &seq],
+            )
+            .await
+        },
+        async {
+            if d.transfers.is_empty() {
+                return Ok(0);
+            }
+            tx.execute(
+                &statements.insert_ledger_transfers,
+                &[
+                    &ids,
+                    &debits,
+                    &credits,
+                    &quantities,
+                    &values,
+                    &pending_ids,
+                    &codes,
+                    &references,
+                    &timestamps,
+                    &flags,
+                    &seq,
+                ],
+            )
+            .await
+        },
+        tx.execute(&statements.insert_event, &event_params),
+    );
+    items.ctx("insert ledger items")?;
+    accounts.ctx("insert ledger accounts")?;
+    transfers.ctx("insert ledger transfers")?;
+    appended.ctx("insert ledger document event")?;
+    state.head = head;
+    Ok(LedgerDocumentOutcome::Created(backend::stored_ledger_document(seq, d)))
 }

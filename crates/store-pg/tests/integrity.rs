@@ -240,7 +240,7 @@ async fn reconnecting_applies_nothing_and_continues_the_chain() {
 
         let raw = fixture.raw().await;
         let rows = raw.query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[]).await.unwrap();
-        assert_eq!(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert!(rows.iter().all(|row| row.get::<_, String>(1).len() == 64));
     })
     .await;

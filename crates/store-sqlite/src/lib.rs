@@ -25,14 +25,15 @@ use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, WRITE_BATCH_MAX};
 use zonegate_store::{
     AccountRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event, InspectionOutcome,
-    InspectionRecord, NewDeclaration, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store,
-    StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
+    InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, Page, PartyRecord,
+    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreResult, StoredDeclaration, StoredLedgerDocument,
+    SubmitOutcome, TokenRecord,
 };
 
 pub use schema::Durability;
 
 use reader::Readers;
-use sql::PreparedDeclaration;
+use sql::{PreparedDeclaration, PreparedLedgerDocument};
 use writer::Writer;
 
 /// Tuning of a [`SqliteStore`]; the defaults are durable and suit a small server.
@@ -257,6 +258,38 @@ impl Store for SqliteStore {
 
     async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>> {
         self.read(sql::declarant_history).await
+    }
+
+    async fn record_ledger_document(&self, document: NewLedgerDocument) -> StoreResult<LedgerDocumentOutcome> {
+        // Checked (amounts within i64) and hashed here, before anything reaches the writer.
+        let prepared = PreparedLedgerDocument::new(document)?;
+        self.writer.write(move |conn, head| sql::record_ledger_document(conn, head, &prepared)).await
+    }
+
+    async fn get_ledger_document(
+        &self,
+        enterprise: &str,
+        kind: &str,
+        number: &str,
+    ) -> StoreResult<StoredLedgerDocument> {
+        let (enterprise, kind, number) = (enterprise.to_owned(), kind.to_owned(), number.to_owned());
+        self.read(move |conn| sql::get_ledger_document(conn, &enterprise, &kind, &number)).await
+    }
+
+    async fn list_ledger_documents(
+        &self,
+        enterprise: Option<&str>,
+        kind: Option<&str>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredLedgerDocument>> {
+        let (enterprise, kind) = (enterprise.map(str::to_owned), kind.map(str::to_owned));
+        self.read(move |conn| sql::list_ledger_documents(conn, enterprise.as_deref(), kind.as_deref(), after, limit))
+            .await
+    }
+
+    async fn ledger_log(&self) -> StoreResult<LedgerLog> {
+        self.read(sql::ledger_log).await
     }
 
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {

@@ -6,14 +6,16 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use zonegate_ledger::{Account, AccountId, LedgerItem, LedgerKey};
 use zonegate_store::backend::{
     self, classify, date_from_days, date_to_days, from_micros, stored_from_new, to_micros, ChainHead, ChainVerifier,
-    DeclarationEvent,
+    DeclarationEvent, LedgerDocumentEvent,
 };
 use zonegate_store::{
     AccountRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
-    InspectionOutcome, InspectionRecord, NewDeclaration, Page, PartyRecord, PolicyRow, Revocation, SessionRecord,
-    StatsQuery, StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
+    InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, Page,
+    PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError, StoreResult, StoredDeclaration,
+    StoredLedgerDocument, SubmitOutcome, TokenRecord,
 };
 
 /// Adds what was being done to a driver error.
@@ -923,4 +925,274 @@ pub(crate) fn verify_chain(conn: &Connection) -> StoreResult<ChainReport> {
         verifier.push(&event_from_row(row).ctx("walk chain")??)?;
     }
     Ok(verifier.finish())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ledger documents
+
+/// A ledger document ready for the writer: checked, truncated and its event payload hashed already.
+pub(crate) struct PreparedLedgerDocument {
+    pub document: NewLedgerDocument,
+    pub event: LedgerDocumentEvent,
+}
+
+impl PreparedLedgerDocument {
+    pub(crate) fn new(document: NewLedgerDocument) -> StoreResult<Self> {
+        let document = backend::ledger_document_as_stored(document)?;
+        let event = LedgerDocumentEvent::new(&document);
+        Ok(PreparedLedgerDocument { document, event })
+    }
+}
+
+const LEDGER_DOCUMENT_SELECT: &str = "SELECT seq, enterprise, kind, number, body_json, body_sha256, result_json, \
+     recorded_by, recorded_at_us, transfer_count FROM ledger_documents";
+
+fn ledger_document_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<StoredLedgerDocument>> {
+    let (seq, enterprise, kind, number, body_json) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+    let (body_sha256, result_json, recorded_by) = (row.get(5)?, row.get(6)?, row.get(7)?);
+    let (micros, transfer_count) = (row.get::<_, i64>(8)?, row.get(9)?);
+    Ok(from_micros(micros).map(|recorded_at| StoredLedgerDocument {
+        seq,
+        enterprise,
+        kind,
+        number,
+        body_json,
+        body_sha256,
+        result_json,
+        recorded_by,
+        recorded_at,
+        transfer_count,
+    }))
+}
+
+fn find_ledger_document(
+    conn: &Connection,
+    enterprise: &str,
+    kind: &str,
+    number: &str,
+) -> StoreResult<Option<StoredLedgerDocument>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{LEDGER_DOCUMENT_SELECT} WHERE enterprise = ?1 AND kind = ?2 AND number = ?3"))
+        .ctx("prepare ledger document lookup")?;
+    stmt.query_row([enterprise, kind, number], ledger_document_from_row)
+        .optional()
+        .ctx("read ledger document")?
+        .transpose()
+}
+
+/// Records a ledger document with its items, accounts and transfers (in order) and its
+/// `ledger.document_recorded` event. A key recorded already gets the first document back, as a repeat or a
+/// conflict, and nothing is written.
+pub(crate) fn record_ledger_document(
+    conn: &Connection,
+    head: &mut ChainHead,
+    prepared: &PreparedLedgerDocument,
+) -> StoreResult<LedgerDocumentOutcome> {
+    let PreparedLedgerDocument { document: d, event } = prepared;
+    if let Some(existing) = find_ledger_document(conn, &d.enterprise, &d.kind, &d.number)? {
+        return Ok(backend::classify_ledger_document(existing, &d.body_sha256));
+    }
+    let transfer_count = d.transfers.len() as i64;
+    conn.prepare_cached(
+        "INSERT INTO ledger_documents (enterprise, kind, number, body_json, body_sha256, result_json, recorded_by, \
+         recorded_at_us, transfer_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            d.enterprise,
+            d.kind,
+            d.number,
+            d.body_json,
+            d.body_sha256,
+            d.result_json,
+            d.recorded_by,
+            to_micros(d.recorded_at),
+            transfer_count
+        ])
+    })
+    .ctx("insert ledger document")?;
+    let seq = conn.last_insert_rowid();
+    if !d.items.is_empty() {
+        let mut stmt = conn
+            .prepare_cached(
+                "INSERT INTO ledger_items (enterprise, item_no, hs_code, unit, quantity_scale, treatment, \
+                 document_seq, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .ctx("prepare ledger item insert")?;
+        for (position, item) in d.items.iter().enumerate() {
+            stmt.execute(params![
+                item.key.enterprise_uscc,
+                item.key.item_no,
+                item.hs_code,
+                item.unit,
+                item.quantity_scale,
+                backend::treatment_text(item.treatment),
+                seq,
+                position as i64
+            ])
+            .ctx("insert ledger item")?;
+        }
+    }
+    if !d.accounts.is_empty() {
+        let mut stmt = conn
+            .prepare_cached(
+                "INSERT INTO ledger_accounts (id, enterprise, item_no, kind, flags, document_seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .ctx("prepare ledger account insert")?;
+        for account in &d.accounts {
+            stmt.execute(params![
+                &backend::ledger_id_bytes(account.id.0)[..],
+                account.ledger.enterprise_uscc,
+                account.ledger.item_no,
+                backend::account_kind_text(account.kind),
+                backend::account_flags_bits(account.flags),
+                seq
+            ])
+            .ctx("insert ledger account")?;
+        }
+    }
+    if !d.transfers.is_empty() {
+        let mut stmt = conn
+            .prepare_cached(
+                "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, quantity, value_fen, \
+                 pending_id, code, reference, timestamp_us, flags, document_seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .ctx("prepare ledger transfer insert")?;
+        for t in &d.transfers {
+            let pending_id = t.pending_id.map(|id| backend::ledger_id_bytes(id.0));
+            stmt.execute(params![
+                &backend::ledger_id_bytes(t.id.0)[..],
+                &backend::ledger_id_bytes(t.debit_account_id.0)[..],
+                &backend::ledger_id_bytes(t.credit_account_id.0)[..],
+                backend::ledger_amount(t.quantity, "quantity")?,
+                backend::ledger_amount(t.value_fen, "value_fen")?,
+                pending_id.as_ref().map(|id| &id[..]),
+                backend::transfer_code_text(t.code),
+                t.reference,
+                to_micros(t.timestamp),
+                backend::transfer_flags_bits(t.flags),
+                seq
+            ])
+            .ctx("insert ledger transfer")?;
+        }
+    }
+    let event = head.next(d.recorded_at, backend::LEDGER_DOCUMENT_RECORDED, event.subject.clone(), event.payload(seq));
+    insert_event(conn, &event)?;
+    Ok(LedgerDocumentOutcome::Created(backend::stored_ledger_document(seq, d)))
+}
+
+pub(crate) fn get_ledger_document(
+    conn: &Connection,
+    enterprise: &str,
+    kind: &str,
+    number: &str,
+) -> StoreResult<StoredLedgerDocument> {
+    find_ledger_document(conn, enterprise, kind, number)?.ok_or(StoreError::NotFound)
+}
+
+pub(crate) fn list_ledger_documents(
+    conn: &Connection,
+    enterprise: Option<&str>,
+    kind: Option<&str>,
+    after: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<StoredLedgerDocument>> {
+    let mut sql = format!("{LEDGER_DOCUMENT_SELECT} WHERE seq > ?1");
+    let mut values = vec![Value::Integer(after.unwrap_or(i64::MIN))];
+    let mut condition = |sql_part: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&sql_part.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(enterprise) = enterprise {
+        condition(" AND enterprise = ?", Value::Text(enterprise.to_owned()));
+    }
+    if let Some(kind) = kind {
+        condition(" AND kind = ?", Value::Text(kind.to_owned()));
+    }
+    condition(" ORDER BY seq LIMIT ?", Value::Integer(i64::from(backend::clamp_limit(limit))));
+    let mut stmt = conn.prepare_cached(&sql).ctx("prepare ledger document listing")?;
+    let rows =
+        stmt.query_map(rusqlite::params_from_iter(values), ledger_document_from_row).ctx("list ledger documents")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("list ledger documents")?.into_iter().collect()
+}
+
+/// Every ledger record in recording order, read in one transaction (one consistent snapshot).
+pub(crate) fn ledger_log(conn: &Connection) -> StoreResult<LedgerLog> {
+    let tx = conn.unchecked_transaction().ctx("begin ledger log read")?;
+    let mut log = LedgerLog::default();
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT enterprise, item_no, hs_code, unit, quantity_scale, treatment FROM ledger_items \
+                 ORDER BY document_seq, position",
+            )
+            .ctx("prepare ledger item log")?;
+        let mut rows = stmt.query([]).ctx("read ledger items")?;
+        while let Some(row) = rows.next().ctx("read ledger items")? {
+            let (enterprise, item_no): (String, String) = (row_get(row, 0)?, row_get(row, 1)?);
+            let (hs_code, unit) = (row_get(row, 2)?, row_get(row, 3)?);
+            let (scale, treatment): (i64, String) = (row_get(row, 4)?, row_get(row, 5)?);
+            log.items.push(LedgerItem {
+                key: LedgerKey::new(enterprise, item_no),
+                hs_code,
+                unit,
+                quantity_scale: backend::quantity_scale_from_stored(scale)?,
+                treatment: backend::treatment_from_text(&treatment)?,
+            });
+        }
+    }
+    {
+        let mut stmt = tx
+            .prepare_cached("SELECT id, enterprise, item_no, kind, flags FROM ledger_accounts ORDER BY seq")
+            .ctx("prepare ledger account log")?;
+        let mut rows = stmt.query([]).ctx("read ledger accounts")?;
+        while let Some(row) = rows.next().ctx("read ledger accounts")? {
+            let id: Vec<u8> = row_get(row, 0)?;
+            let (enterprise, item_no, kind, flags): (String, String, String, i32) =
+                (row_get(row, 1)?, row_get(row, 2)?, row_get(row, 3)?, row_get(row, 4)?);
+            log.accounts.push(Account {
+                id: AccountId(backend::ledger_id_from_bytes(&id)?),
+                ledger: LedgerKey::new(enterprise, item_no),
+                kind: backend::account_kind_from_text(&kind)?,
+                flags: backend::account_flags_from_bits(flags)?,
+            });
+        }
+    }
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT id, debit_account_id, credit_account_id, quantity, value_fen, pending_id, code, reference, \
+                 timestamp_us, flags FROM ledger_transfers ORDER BY seq",
+            )
+            .ctx("prepare ledger transfer log")?;
+        let mut rows = stmt.query([]).ctx("read ledger transfers")?;
+        while let Some(row) = rows.next().ctx("read ledger transfers")? {
+            let id = row.get_ref(0).and_then(|v| v.as_blob().map_err(Into::into)).ctx("read ledger transfers")?;
+            let debit = row.get_ref(1).and_then(|v| v.as_blob().map_err(Into::into)).ctx("read ledger transfers")?;
+            let credit = row.get_ref(2).and_then(|v| v.as_blob().map_err(Into::into)).ctx("read ledger transfers")?;
+            let pending =
+                row.get_ref(5).and_then(|v| v.as_blob_or_null().map_err(Into::into)).ctx("read ledger transfers")?;
+            let code = row.get_ref(6).and_then(|v| v.as_str().map_err(Into::into)).ctx("read ledger transfers")?;
+            log.transfers.push(backend::ledger_transfer_from_stored(
+                id,
+                debit,
+                credit,
+                row_get(row, 3)?,
+                row_get(row, 4)?,
+                pending,
+                code,
+                row_get(row, 7)?,
+                row_get(row, 8)?,
+                row_get(row, 9)?,
+            )?);
+        }
+    }
+    tx.finish().ctx("end ledger log read")?;
+    Ok(log)
+}
+
+fn row_get<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> StoreResult<T> {
+    row.get(index).ctx("read ledger record")
 }

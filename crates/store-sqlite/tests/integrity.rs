@@ -219,7 +219,7 @@ async fn reopening_applies_nothing_and_continues_the_chain() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied.iter().map(|(version, _)| *version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(applied.iter().map(|(version, _)| *version).collect::<Vec<_>>(), [1, 2, 3, 4]);
     assert!(applied.iter().all(|(_, checksum)| checksum.len() == 64));
 }
 

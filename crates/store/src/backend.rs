@@ -7,9 +7,16 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use crate::chain::{self, GENESIS_HASH};
+use sha2::{Digest, Sha256};
+use zonegate_ledger::{
+    Account, AccountFlags, AccountId, AccountKind, LedgerItem, Transfer, TransferCode, TransferFlags, TransferId,
+    Treatment,
+};
+
 use crate::{
-    AccountRecord, ChainReport, Event, InspectionOutcome, InspectionRecord, NewDeclaration, PartyRecord, PolicyRow,
-    SessionRecord, StoreError, StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
+    AccountRecord, ChainReport, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, NewDeclaration,
+    NewLedgerDocument, PartyRecord, PolicyRow, SessionRecord, StoreError, StoreResult, StoredDeclaration,
+    StoredLedgerDocument, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
 };
 
 /// Event kind appended when a declaration is recorded.
@@ -26,6 +33,9 @@ pub const TOKEN_ISSUED: &str = "token.issued";
 pub const TOKEN_REVOKED: &str = "token.revoked";
 /// Event kind appended when an inspection result is recorded (subject: the declaration's subject).
 pub const INSPECTION_RECORDED: &str = "inspection.recorded";
+
+/// Event kind appended when a ledger document is recorded (subject: [`ledger_document_subject`]).
+pub const LEDGER_DOCUMENT_RECORDED: &str = "ledger.document_recorded";
 
 /// The outcomes an inspection may record (the `inspections.outcome` CHECK of both backends).
 pub const INSPECTION_OUTCOMES: [&str; 2] = ["no_finding", "finding"];
@@ -296,6 +306,348 @@ pub fn attribute_policy_rows(mut rows: Vec<PolicyRow>, author: &str, recorded_at
     rows
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Ledger documents
+//
+// Both backends store the ledger records in the same encodings, written down here once: ids as 16-byte
+// big-endian blobs, enums as their snake_case names (the serde names of `zonegate-ledger`), flags as
+// bitmasks, timestamps as microseconds, quantities and values as i64 (checked before anything is written).
+
+/// Bit of [`TransferFlags::linked`] in the stored `flags` column.
+pub const TRANSFER_LINKED: i32 = 1;
+/// Bit of [`TransferFlags::pending`].
+pub const TRANSFER_PENDING: i32 = 2;
+/// Bit of [`TransferFlags::post_pending`].
+pub const TRANSFER_POST_PENDING: i32 = 4;
+/// Bit of [`TransferFlags::void_pending`].
+pub const TRANSFER_VOID_PENDING: i32 = 8;
+/// Bit of [`AccountFlags::debits_must_not_exceed_credits`] in the stored `flags` column.
+pub const ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS: i32 = 1;
+/// Bit of [`AccountFlags::credits_must_not_exceed_debits`].
+pub const ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS: i32 = 2;
+
+/// A u128 id as stored: 16 bytes, big-endian (so bytewise order is numeric order).
+pub fn ledger_id_bytes(id: u128) -> [u8; 16] {
+    id.to_be_bytes()
+}
+
+/// The inverse of [`ledger_id_bytes`]; anything but 16 bytes is an error.
+pub fn ledger_id_from_bytes(bytes: &[u8]) -> StoreResult<u128> {
+    let bytes: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend(format!("stored ledger id has {} bytes, not 16", bytes.len())))?;
+    Ok(u128::from_be_bytes(bytes))
+}
+
+/// The stored name of a treatment (the `CHECK` of `ledger_items.treatment`).
+pub fn treatment_text(treatment: Treatment) -> &'static str {
+    match treatment {
+        Treatment::Bonded => "bonded",
+        Treatment::Exempt => "exempt",
+        Treatment::Domestic => "domestic",
+    }
+}
+
+/// The inverse of [`treatment_text`].
+pub fn treatment_from_text(text: &str) -> StoreResult<Treatment> {
+    [Treatment::Bonded, Treatment::Exempt, Treatment::Domestic]
+        .into_iter()
+        .find(|t| treatment_text(*t) == text)
+        .ok_or_else(|| StoreError::Backend(format!("stored treatment `{text}` is unknown")))
+}
+
+/// The stored name of an account kind.
+pub fn account_kind_text(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::Stock => "stock",
+        AccountKind::Outside => "outside",
+        AccountKind::Mainland => "mainland",
+        AccountKind::OtherZone => "other_zone",
+        AccountKind::Consumed => "consumed",
+        AccountKind::Produced => "produced",
+        AccountKind::Exhibited => "exhibited",
+        AccountKind::Leased => "leased",
+        AccountKind::WrittenOff => "written_off",
+        AccountKind::Adjustment => "adjustment",
+    }
+}
+
+/// The inverse of [`account_kind_text`].
+pub fn account_kind_from_text(text: &str) -> StoreResult<AccountKind> {
+    AccountKind::ALL
+        .into_iter()
+        .find(|k| account_kind_text(*k) == text)
+        .ok_or_else(|| StoreError::Backend(format!("stored account kind `{text}` is unknown")))
+}
+
+/// The stored name of a transfer code.
+pub fn transfer_code_text(code: TransferCode) -> &'static str {
+    match code {
+        TransferCode::FirstLineEntry => "first_line_entry",
+        TransferCode::Export => "export",
+        TransferCode::SecondLineExit => "second_line_exit",
+        TransferCode::MainlandEntry => "mainland_entry",
+        TransferCode::ZoneTransfer => "zone_transfer",
+        TransferCode::ProcessingConsume => "processing_consume",
+        TransferCode::ProcessingProduce => "processing_produce",
+        TransferCode::ExhibitionOut => "exhibition_out",
+        TransferCode::ExhibitionBack => "exhibition_back",
+        TransferCode::ExhibitionSale => "exhibition_sale",
+        TransferCode::LeaseOut => "lease_out",
+        TransferCode::LeaseReturn => "lease_return",
+        TransferCode::WriteOff => "write_off",
+        TransferCode::StocktakeShortage => "stocktake_shortage",
+        TransferCode::StocktakeSurplus => "stocktake_surplus",
+        TransferCode::Correction => "correction",
+    }
+}
+
+/// The inverse of [`transfer_code_text`].
+pub fn transfer_code_from_text(text: &str) -> StoreResult<TransferCode> {
+    TransferCode::ALL
+        .into_iter()
+        .find(|c| transfer_code_text(*c) == text)
+        .ok_or_else(|| StoreError::Backend(format!("stored transfer code `{text}` is unknown")))
+}
+
+/// Transfer flags as the stored bitmask.
+pub fn transfer_flags_bits(flags: TransferFlags) -> i32 {
+    let bit = |set: bool, bit: i32| if set { bit } else { 0 };
+    bit(flags.linked, TRANSFER_LINKED)
+        | bit(flags.pending, TRANSFER_PENDING)
+        | bit(flags.post_pending, TRANSFER_POST_PENDING)
+        | bit(flags.void_pending, TRANSFER_VOID_PENDING)
+}
+
+/// The inverse of [`transfer_flags_bits`]; unknown bits are an error.
+pub fn transfer_flags_from_bits(bits: i32) -> StoreResult<TransferFlags> {
+    let all = TRANSFER_LINKED | TRANSFER_PENDING | TRANSFER_POST_PENDING | TRANSFER_VOID_PENDING;
+    if bits & !all != 0 {
+        return Err(StoreError::Backend(format!("stored transfer flags {bits} have unknown bits")));
+    }
+    Ok(TransferFlags {
+        linked: bits & TRANSFER_LINKED != 0,
+        pending: bits & TRANSFER_PENDING != 0,
+        post_pending: bits & TRANSFER_POST_PENDING != 0,
+        void_pending: bits & TRANSFER_VOID_PENDING != 0,
+    })
+}
+
+/// Account flags as the stored bitmask.
+pub fn account_flags_bits(flags: AccountFlags) -> i32 {
+    let bit = |set: bool, bit: i32| if set { bit } else { 0 };
+    bit(flags.debits_must_not_exceed_credits, ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS)
+        | bit(flags.credits_must_not_exceed_debits, ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS)
+}
+
+/// The inverse of [`account_flags_bits`]; unknown bits are an error.
+pub fn account_flags_from_bits(bits: i32) -> StoreResult<AccountFlags> {
+    let all = ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS | ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS;
+    if bits & !all != 0 {
+        return Err(StoreError::Backend(format!("stored account flags {bits} have unknown bits")));
+    }
+    Ok(AccountFlags {
+        debits_must_not_exceed_credits: bits & ACCOUNT_DEBITS_MUST_NOT_EXCEED_CREDITS != 0,
+        credits_must_not_exceed_debits: bits & ACCOUNT_CREDITS_MUST_NOT_EXCEED_DEBITS != 0,
+    })
+}
+
+/// A quantity or value as stored (i64); one above `i64::MAX` is refused.
+pub fn ledger_amount(amount: u64, what: &str) -> StoreResult<i64> {
+    i64::try_from(amount)
+        .map_err(|_| StoreError::Backend(format!("{what} {amount} is above i64::MAX and cannot be stored")))
+}
+
+/// The inverse of [`ledger_amount`]; a negative stored amount is an error.
+pub fn ledger_amount_from_stored(amount: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(amount).map_err(|_| StoreError::Backend(format!("stored {what} {amount} is negative")))
+}
+
+/// The quantity scale as stored; the inverse checks it fits in a u8.
+pub fn quantity_scale_from_stored(scale: i64) -> StoreResult<u8> {
+    u8::try_from(scale).map_err(|_| StoreError::Backend(format!("stored quantity scale {scale} is out of range")))
+}
+
+/// The ledger document as [`crate::Store::record_ledger_document`] stores it: `recorded_at` and every transfer
+/// timestamp at whole microseconds. A quantity or value above `i64::MAX` is refused before anything reaches
+/// the writer.
+pub fn ledger_document_as_stored(mut document: NewLedgerDocument) -> StoreResult<NewLedgerDocument> {
+    document.recorded_at = truncate_to_micros(document.recorded_at)?;
+    for (index, transfer) in document.transfers.iter_mut().enumerate() {
+        // The message is built only for a transfer that is refused: this loop runs for every posting.
+        for (field, amount) in [("quantity", transfer.quantity), ("value_fen", transfer.value_fen)] {
+            if i64::try_from(amount).is_err() {
+                let what = format!(
+                    "ledger document {}/{}/{}: transfer {index} ({}) {field}",
+                    document.enterprise, document.kind, document.number, transfer.id.0
+                );
+                ledger_amount(amount, &what)?;
+            }
+        }
+        transfer.timestamp = truncate_to_micros(transfer.timestamp)?;
+    }
+    Ok(document)
+}
+
+/// What a second document under an existing (enterprise, kind, number) gets back: the first one, as a
+/// repeat when the bodies hash alike, as a conflict otherwise.
+pub fn classify_ledger_document(existing: StoredLedgerDocument, body_sha256: &str) -> LedgerDocumentOutcome {
+    if existing.body_sha256 == body_sha256 {
+        LedgerDocumentOutcome::Repeat(existing)
+    } else {
+        LedgerDocumentOutcome::Conflict(existing)
+    }
+}
+
+/// The record a freshly recorded ledger document reads back as.
+pub fn stored_ledger_document(seq: i64, document: &NewLedgerDocument) -> StoredLedgerDocument {
+    StoredLedgerDocument {
+        seq,
+        enterprise: document.enterprise.clone(),
+        kind: document.kind.clone(),
+        number: document.number.clone(),
+        body_json: document.body_json.clone(),
+        body_sha256: document.body_sha256.clone(),
+        result_json: document.result_json.clone(),
+        recorded_by: document.recorded_by.clone(),
+        recorded_at: document.recorded_at,
+        transfer_count: document.transfers.len() as i64,
+    }
+}
+
+/// Subject of a `ledger.document_recorded` event.
+pub fn ledger_document_subject(enterprise: &str, kind: &str, number: &str) -> String {
+    format!("{enterprise}/{kind}/{number}")
+}
+
+/// Length-prefixed text, for the canonical encodings below.
+fn hash_text(hasher: &mut Sha256, text: &str) {
+    hasher.update((text.len() as u64).to_be_bytes());
+    hasher.update(text.as_bytes());
+}
+
+/// SHA-256 (hex) over the canonical encoding of transfers, in order: per transfer its id, debit and credit
+/// account ids (16 bytes big-endian each), quantity and value (u64 big-endian), pending id (a 0 byte, or a 1
+/// byte and 16 bytes), code and reference (length-prefixed text), timestamp (i64 microseconds big-endian)
+/// and the flag bits (one byte).
+pub fn ledger_transfers_sha256(transfers: &[Transfer]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update((transfers.len() as u64).to_be_bytes());
+    for t in transfers {
+        hasher.update(ledger_id_bytes(t.id.0));
+        hasher.update(ledger_id_bytes(t.debit_account_id.0));
+        hasher.update(ledger_id_bytes(t.credit_account_id.0));
+        hasher.update(t.quantity.to_be_bytes());
+        hasher.update(t.value_fen.to_be_bytes());
+        match t.pending_id {
+            Some(TransferId(id)) => {
+                hasher.update([1]);
+                hasher.update(ledger_id_bytes(id));
+            }
+            None => hasher.update([0]),
+        }
+        hash_text(&mut hasher, transfer_code_text(t.code));
+        hash_text(&mut hasher, &t.reference);
+        hasher.update(to_micros(t.timestamp).to_be_bytes());
+        hasher.update([transfer_flags_bits(t.flags) as u8]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// SHA-256 (hex) over the canonical encoding of items and accounts, in order: per item its enterprise, item
+/// number, HS code and unit (length-prefixed text), quantity scale (one byte) and treatment; per account its
+/// id (16 bytes), enterprise, item number, kind and flag bits (one byte).
+pub fn ledger_items_accounts_sha256(items: &[LedgerItem], accounts: &[Account]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update((items.len() as u64).to_be_bytes());
+    for item in items {
+        hash_text(&mut hasher, &item.key.enterprise_uscc);
+        hash_text(&mut hasher, &item.key.item_no);
+        hash_text(&mut hasher, &item.hs_code);
+        hash_text(&mut hasher, &item.unit);
+        hasher.update([item.quantity_scale]);
+        hash_text(&mut hasher, treatment_text(item.treatment));
+    }
+    hasher.update((accounts.len() as u64).to_be_bytes());
+    for account in accounts {
+        hasher.update(ledger_id_bytes(account.id.0));
+        hash_text(&mut hasher, &account.ledger.enterprise_uscc);
+        hash_text(&mut hasher, &account.ledger.item_no);
+        hash_text(&mut hasher, account_kind_text(account.kind));
+        hasher.update([account_flags_bits(account.flags) as u8]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Subject and payload of a `ledger.document_recorded` event, prepared before the document has its seq so
+/// the hashing (of possibly thousands of transfers) happens off the writer's critical path;
+/// [`LedgerDocumentEvent::payload`] adds the seq. Both backends build it with this, so the bytes are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerDocumentEvent {
+    pub subject: String,
+    /// The payload object's members after `"seq"`, with the closing brace.
+    members: String,
+}
+
+impl LedgerDocumentEvent {
+    /// The document as [`ledger_document_as_stored`] returned it. The body and result stay out of the chain;
+    /// their hashes pin them, and `transfers_sha256` / `records_sha256` pin the ledger records.
+    pub fn new(document: &NewLedgerDocument) -> Self {
+        let object = serde_json::json!({
+            "enterprise": document.enterprise,
+            "kind": document.kind,
+            "number": document.number,
+            "body_sha256": document.body_sha256,
+            "result_sha256": chain::sha256_hex(&document.result_json),
+            "recorded_by": document.recorded_by,
+            "items": document.items.len(),
+            "accounts": document.accounts.len(),
+            "records_sha256": ledger_items_accounts_sha256(&document.items, &document.accounts),
+            "transfer_count": document.transfers.len(),
+            "transfers_sha256": ledger_transfers_sha256(&document.transfers),
+        })
+        .to_string();
+        let members = object.strip_prefix('{').unwrap_or(&object).to_owned();
+        LedgerDocumentEvent {
+            subject: ledger_document_subject(&document.enterprise, &document.kind, &document.number),
+            members,
+        }
+    }
+
+    /// The payload JSON: `{"seq":…,` followed by the other members.
+    pub fn payload(&self, seq: i64) -> String {
+        format!("{{\"seq\":{seq},{}", self.members)
+    }
+}
+
+/// A transfer rebuilt from its stored columns (see the encodings above).
+#[allow(clippy::too_many_arguments)]
+pub fn ledger_transfer_from_stored(
+    id: &[u8],
+    debit_account_id: &[u8],
+    credit_account_id: &[u8],
+    quantity: i64,
+    value_fen: i64,
+    pending_id: Option<&[u8]>,
+    code: &str,
+    reference: String,
+    timestamp_us: i64,
+    flags: i32,
+) -> StoreResult<Transfer> {
+    Ok(Transfer {
+        id: TransferId(ledger_id_from_bytes(id)?),
+        debit_account_id: AccountId(ledger_id_from_bytes(debit_account_id)?),
+        credit_account_id: AccountId(ledger_id_from_bytes(credit_account_id)?),
+        quantity: ledger_amount_from_stored(quantity, "quantity")?,
+        value_fen: ledger_amount_from_stored(value_fen, "value_fen")?,
+        pending_id: pending_id.map(ledger_id_from_bytes).transpose()?.map(TransferId),
+        code: transfer_code_from_text(code)?,
+        reference,
+        timestamp: from_micros(timestamp_us)?,
+        flags: transfer_flags_from_bits(flags)?,
+    })
+}
+
 /// The last event of the chain as a writer needs it: the next event gets `seq + 1` and `prev_hash = hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainHead {
@@ -558,6 +910,92 @@ mod tests {
         assert!(matches!(inspection_as_stored(bad), Err(StoreError::Backend(_))));
         assert_eq!(classify_inspection(stored.clone(), &stored.body_sha256), InspectionOutcome::Repeat(stored.clone()));
         assert_eq!(classify_inspection(stored.clone(), "cd"), InspectionOutcome::Conflict(stored));
+    }
+
+    #[test]
+    fn ledger_encodings_match_serde_names_and_round_trip() {
+        let name = |value: serde_json::Value| value.as_str().expect("serde name").to_owned();
+        for code in TransferCode::ALL {
+            assert_eq!(transfer_code_text(code), name(serde_json::to_value(code).unwrap()));
+            assert_eq!(transfer_code_from_text(transfer_code_text(code)).unwrap(), code);
+        }
+        for kind in AccountKind::ALL {
+            assert_eq!(account_kind_text(kind), name(serde_json::to_value(kind).unwrap()));
+            assert_eq!(account_kind_from_text(account_kind_text(kind)).unwrap(), kind);
+        }
+        for treatment in [Treatment::Bonded, Treatment::Exempt, Treatment::Domestic] {
+            assert_eq!(treatment_text(treatment), name(serde_json::to_value(treatment).unwrap()));
+            assert_eq!(treatment_from_text(treatment_text(treatment)).unwrap(), treatment);
+        }
+        assert!(transfer_code_from_text("teleport").is_err() && account_kind_from_text("").is_err());
+        for bits in 0..16 {
+            assert_eq!(transfer_flags_bits(transfer_flags_from_bits(bits).unwrap()), bits);
+        }
+        assert!(transfer_flags_from_bits(16).is_err());
+        for bits in 0..4 {
+            assert_eq!(account_flags_bits(account_flags_from_bits(bits).unwrap()), bits);
+        }
+        assert!(account_flags_from_bits(4).is_err());
+        for id in [1u128, u128::from(u64::MAX) + 1, u128::MAX] {
+            assert_eq!(ledger_id_from_bytes(&ledger_id_bytes(id)).unwrap(), id);
+        }
+        assert_eq!(ledger_id_bytes(1)[15], 1);
+        assert!(ledger_id_from_bytes(&[0; 15]).is_err());
+    }
+
+    #[test]
+    fn ledger_document_is_truncated_checked_and_pinned() {
+        let key = zonegate_ledger::LedgerKey::new("E", "I");
+        let transfer = |quantity: u64, nanos: u32| {
+            Transfer::new(
+                7,
+                AccountId(1),
+                AccountId(2),
+                quantity,
+                3,
+                TransferCode::FirstLineEntry,
+                "R",
+                DateTime::from_timestamp(5, nanos).unwrap(),
+            )
+        };
+        let document = NewLedgerDocument {
+            enterprise: "E".into(),
+            kind: "list".into(),
+            number: "N/1".into(),
+            body_json: "{}".into(),
+            body_sha256: "ab".into(),
+            result_json: "{\"ok\":true}".into(),
+            recorded_by: "clerk".into(),
+            recorded_at: DateTime::from_timestamp(9, 123_456_789).unwrap(),
+            items: vec![],
+            accounts: vec![Account::new(1, key, AccountKind::Stock)],
+            transfers: vec![transfer(i64::MAX as u64, 999_999_999)],
+        };
+        let stored = ledger_document_as_stored(document.clone()).unwrap();
+        assert_eq!(stored.recorded_at, DateTime::from_timestamp(9, 123_456_000).unwrap());
+        assert_eq!(stored.transfers[0].timestamp, DateTime::from_timestamp(5, 999_999_000).unwrap());
+        let over = NewLedgerDocument { transfers: vec![transfer(i64::MAX as u64 + 1, 0)], ..document.clone() };
+        assert!(matches!(ledger_document_as_stored(over), Err(StoreError::Backend(m)) if m.contains("i64::MAX")));
+
+        let event = LedgerDocumentEvent::new(&stored);
+        assert_eq!(event.subject, "E/list/N/1");
+        let value: serde_json::Value = serde_json::from_str(&event.payload(42)).unwrap();
+        assert_eq!(value["seq"], 42);
+        assert_eq!(value["transfer_count"], 1);
+        assert_eq!(value["body_sha256"], "ab");
+        assert_eq!(value["result_sha256"], chain::sha256_hex("{\"ok\":true}"));
+        assert_eq!(value["transfers_sha256"], ledger_transfers_sha256(&stored.transfers));
+        // Any change to a transfer changes the hash the chain pins.
+        let mut changed = stored.transfers.clone();
+        changed[0].flags.linked = true;
+        assert_ne!(ledger_transfers_sha256(&changed), ledger_transfers_sha256(&stored.transfers));
+        changed = stored.transfers.clone();
+        changed[0].pending_id = Some(TransferId(0));
+        assert_ne!(ledger_transfers_sha256(&changed), ledger_transfers_sha256(&stored.transfers));
+
+        let record = stored_ledger_document(3, &stored);
+        assert_eq!(classify_ledger_document(record.clone(), "ab"), LedgerDocumentOutcome::Repeat(record.clone()));
+        assert_eq!(classify_ledger_document(record.clone(), "cd"), LedgerDocumentOutcome::Conflict(record));
     }
 
     #[test]

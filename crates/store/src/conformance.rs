@@ -22,15 +22,21 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use zonegate_ledger::{
+    Account, AccountFlags, AccountId, AccountKind, LedgerItem, LedgerKey, Transfer, TransferCode, TransferId, Treatment,
+};
+
 use crate::backend::{
-    declaration_subject, nearest_rank, ACCOUNT_RECORDED, DECLARATION_RECORDED, INSPECTION_RECORDED, PARTY_RECORDED,
-    POLICY_ROWS_APPENDED, TOKEN_ISSUED, TOKEN_REVOKED,
+    declaration_subject, ledger_document_as_stored, ledger_transfers_sha256, nearest_rank, stored_ledger_document,
+    LedgerDocumentEvent, ACCOUNT_RECORDED, DECLARATION_RECORDED, INSPECTION_RECORDED, LEDGER_DOCUMENT_RECORDED,
+    PARTY_RECORDED, POLICY_ROWS_APPENDED, TOKEN_ISSUED, TOKEN_REVOKED,
 };
 use crate::chain::{self, GENESIS_HASH};
 use crate::{
     AccountRecord, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, InspectionOutcome,
-    InspectionRecord, NewDeclaration, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError,
-    StoredDeclaration, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
+    InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, PartyRecord, PolicyRow,
+    Revocation, SessionRecord, StatsQuery, Store, StoreError, StoredDeclaration, StoredLedgerDocument, SubmitOutcome,
+    TokenRecord, PAGE_SIZE_MAX,
 };
 
 /// One conformance case, boxed so runners can take any of them.
@@ -78,6 +84,13 @@ macro_rules! conformance_tests {
             inspections_list_by_declaration_with_cursor,
             concurrent_inspections_record_once,
             declarant_history_counts_declarations_inspections_findings,
+            ledger_document_records_and_replays,
+            ledger_document_repeat_and_conflict_write_nothing,
+            ledger_documents_list_filters_and_cursor,
+            ledger_document_missing_is_not_found,
+            ledger_amount_above_i64_is_refused,
+            ledger_chain_verifies_after_documents,
+            ledger_transfer_order_is_preserved_across_documents,
         );
     };
     (@cases $runner:path; $($case:ident),+ $(,)?) => {
@@ -134,6 +147,13 @@ case_list!(
     inspections_list_by_declaration_with_cursor,
     concurrent_inspections_record_once,
     declarant_history_counts_declarations_inspections_findings,
+    ledger_document_records_and_replays,
+    ledger_document_repeat_and_conflict_write_nothing,
+    ledger_documents_list_filters_and_cursor,
+    ledger_document_missing_is_not_found,
+    ledger_amount_above_i64_is_refused,
+    ledger_chain_verifies_after_documents,
+    ledger_transfer_order_is_preserved_across_documents,
 );
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1856,4 +1876,437 @@ pub async fn declarant_history_counts_declarations_inspections_findings(store: A
         vec![history("A", 3, 2, 1), history("B", 1, 0, 0), history("C", 4, 1, 0), history("a", 2, 2, 2)]
     );
     assert_eq!(store.verify_chain().await.unwrap().events, 10 + 5);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ledger documents
+
+const LEDGER_ENTERPRISE: &str = "91310000MA1FL1234X";
+
+/// A ledger document whose body (and hash) depends on its key and `variant`.
+fn ledger_document(
+    enterprise: &str,
+    kind: &str,
+    number: &str,
+    variant: u32,
+    items: Vec<LedgerItem>,
+    accounts: Vec<Account>,
+    transfers: Vec<Transfer>,
+) -> NewLedgerDocument {
+    let body_json = format!("{{\"enterprise\":\"{enterprise}\",\"number\":\"{number}\",\"variant\":{variant}}}");
+    NewLedgerDocument {
+        enterprise: enterprise.to_owned(),
+        kind: kind.to_owned(),
+        number: number.to_owned(),
+        body_sha256: chain::sha256_hex(&body_json),
+        body_json,
+        result_json: format!("{{\"transfers\":{},\"variant\":{variant}}}", transfers.len()),
+        recorded_by: "clerk-17".to_owned(),
+        recorded_at: at(1_720_000_000, 250_000),
+        items,
+        accounts,
+        transfers,
+    }
+}
+
+fn ledger_item(item_no: &str, treatment: Treatment) -> LedgerItem {
+    LedgerItem {
+        key: LedgerKey::new(LEDGER_ENTERPRISE, item_no),
+        hs_code: "8471300000".to_owned(),
+        unit: "035".to_owned(),
+        quantity_scale: 3,
+        treatment,
+    }
+}
+
+/// The stock and outside accounts of an item, with small ids `base` and `base + 1`.
+fn ledger_accounts(item_no: &str, base: u128) -> Vec<Account> {
+    let key = LedgerKey::new(LEDGER_ENTERPRISE, item_no);
+    vec![Account::new(base, key.clone(), AccountKind::Stock), Account::new(base + 1, key, AccountKind::Outside)]
+}
+
+/// `count` first-line entries from account `outside` to `stock`, ids from `first_id` (descending when
+/// `descending`, so that the id order differs from the recorded order).
+fn ledger_entries(first_id: u128, count: u32, outside: u128, stock: u128, descending: bool) -> Vec<Transfer> {
+    (0..count)
+        .map(|i| {
+            let id = if descending { first_id + u128::from(count - 1 - i) } else { first_id + u128::from(i) };
+            Transfer::new(
+                id,
+                AccountId(outside),
+                AccountId(stock),
+                u64::from(i) * 1_000 + 1,
+                u64::from(i) * 100 + 7,
+                TransferCode::FirstLineEntry,
+                format!("QD{id}"),
+                at(1_720_000_000 + i64::from(i), i % 1_000_000),
+            )
+        })
+        .collect()
+}
+
+fn ledger_created(outcome: LedgerDocumentOutcome) -> StoredLedgerDocument {
+    match outcome {
+        LedgerDocumentOutcome::Created(record) => record,
+        other => panic!("expected Created, got {other:?}"),
+    }
+}
+
+async fn record_ledger(store: &Arc<dyn Store>, document: NewLedgerDocument) -> StoredLedgerDocument {
+    ledger_created(store.record_ledger_document(document).await.expect("record ledger document"))
+}
+
+/// What a document reads back as, given its seq: timestamps at whole microseconds.
+fn expected_ledger_document(seq: i64, document: &NewLedgerDocument) -> StoredLedgerDocument {
+    let document = ledger_document_as_stored(document.clone()).expect("document within bounds");
+    stored_ledger_document(seq, &document)
+}
+
+/// A document recorded with every kind of ledger record reads back identically (timestamps at whole
+/// microseconds), and the ledger log replays exactly the items, accounts and transfers recorded: pending,
+/// posting, voiding and linked transfers, an id above 2^64, a domestic item, accounts with both flags. One
+/// `ledger.document_recorded` event per document pins the body, the result and the transfers.
+pub async fn ledger_document_records_and_replays(store: Arc<dyn Store>) {
+    let big = (1u128 << 64) + 12_345;
+    let huge = u128::MAX - 7;
+    let bonded = ledger_item("MAT-001", Treatment::Bonded);
+    let domestic = ledger_item("MAT-002", Treatment::Domestic);
+    let exempt = LedgerItem { quantity_scale: 0, unit: "台".to_owned(), ..ledger_item("EQP-001", Treatment::Exempt) };
+    let mut accounts = ledger_accounts("MAT-001", 10);
+    let domestic_key = LedgerKey::new(LEDGER_ENTERPRISE, "MAT-002");
+    accounts.push(Account::new(big, domestic_key.clone(), AccountKind::Stock));
+    accounts.push(Account {
+        id: AccountId(huge),
+        ledger: domestic_key,
+        kind: AccountKind::Mainland,
+        flags: AccountFlags { debits_must_not_exceed_credits: true, credits_must_not_exceed_debits: true },
+    });
+    let registration = ledger_document(
+        LEDGER_ENTERPRISE,
+        "item",
+        "ITEM-2024-001",
+        0,
+        vec![bonded, domestic, exempt],
+        accounts.clone(),
+        vec![],
+    );
+    let record = record_ledger(&store, registration.clone()).await;
+    assert_eq!(record, expected_ledger_document(record.seq, &registration));
+    assert!(record.seq >= 1);
+    assert_eq!(record.transfer_count, 0);
+
+    let fine = |secs: i64, nanos: u32| DateTime::from_timestamp(secs, nanos).expect("timestamp");
+    let entry = Transfer::new(
+        big + 1,
+        AccountId(11),
+        AccountId(10),
+        5_000,
+        1_250_000,
+        TransferCode::FirstLineEntry,
+        "QD2024000001",
+        fine(1_720_000_100, 123_456_789),
+    );
+    let reserve = Transfer::new(
+        2,
+        AccountId(10),
+        AccountId(11),
+        2_000,
+        500_000,
+        TransferCode::Export,
+        "QD2024000002",
+        fine(1_720_000_200, 999_999_999),
+    )
+    .pending();
+    let post = Transfer::post_of(3, &reserve, 1_500, 375_000, "HF2024000001", fine(1_720_000_300, 1));
+    let reserve_again = Transfer { id: TransferId(4), ..reserve.clone() };
+    let void = Transfer::void_of(u128::MAX, &reserve_again, "QD2024000002-C", fine(-1, 999_999_999));
+    let linked = Transfer::new(
+        5,
+        AccountId(huge),
+        AccountId(big),
+        i64::MAX as u64,
+        i64::MAX as u64,
+        TransferCode::MainlandEntry,
+        "引用 \"quoted\" \\ ref",
+        fine(1_720_000_400, 0),
+    )
+    .linked();
+    let closing =
+        Transfer::new(6, AccountId(big), AccountId(huge), 0, 0, TransferCode::Correction, "", fine(1_720_000_400, 500));
+    let transfers = vec![entry, reserve, post, reserve_again, void, linked, closing];
+    let list = ledger_document(LEDGER_ENTERPRISE, "list", "QD2024000001", 0, vec![], vec![], transfers.clone());
+    let list_record = record_ledger(&store, list.clone()).await;
+    assert_eq!(list_record, expected_ledger_document(list_record.seq, &list));
+    assert!(list_record.seq > record.seq);
+    assert_eq!(list_record.transfer_count, 7);
+    assert_eq!(list_record.recorded_at, at(1_720_000_000, 250_000));
+
+    assert_eq!(store.get_ledger_document(LEDGER_ENTERPRISE, "item", "ITEM-2024-001").await.unwrap(), record);
+    assert_eq!(store.get_ledger_document(LEDGER_ENTERPRISE, "list", "QD2024000001").await.unwrap(), list_record);
+
+    let stored_transfers = ledger_document_as_stored(list.clone()).expect("within bounds").transfers;
+    assert_eq!(stored_transfers[0].timestamp, at(1_720_000_100, 123_456));
+    assert_eq!(stored_transfers[4].timestamp, at(-1, 999_999));
+    let log = store.ledger_log().await.unwrap();
+    assert_eq!(log.items, registration.items);
+    assert_eq!(log.accounts, accounts);
+    assert_eq!(log.transfers, stored_transfers);
+    assert_eq!(log.transfers[2].pending_id, Some(TransferId(2)));
+    assert!(log.transfers[1].flags.pending && log.transfers[2].flags.post_pending);
+    assert!(log.transfers[4].flags.void_pending && log.transfers[5].flags.linked);
+    assert_eq!(log.items[1].treatment, Treatment::Domestic);
+
+    let events = store.events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    for (event, (document, stored)) in events.iter().zip([(&registration, &record), (&list, &list_record)]) {
+        let document = ledger_document_as_stored(document.clone()).expect("within bounds");
+        assert_eq!(event.kind, LEDGER_DOCUMENT_RECORDED);
+        assert_eq!(event.subject, format!("{}/{}/{}", document.enterprise, document.kind, document.number));
+        assert_eq!(event.recorded_at, stored.recorded_at);
+        assert_eq!(event.payload_json, LedgerDocumentEvent::new(&document).payload(stored.seq));
+        let value = payload(&event.payload_json);
+        assert_eq!(value["seq"], stored.seq);
+        assert_eq!(value["kind"], document.kind.as_str());
+        assert_eq!(value["number"], document.number.as_str());
+        assert_eq!(value["body_sha256"], document.body_sha256.as_str());
+        assert_eq!(value["result_sha256"], chain::sha256_hex(&document.result_json));
+        assert_eq!(value["transfer_count"], document.transfers.len());
+        assert_eq!(value["transfers_sha256"], ledger_transfers_sha256(&document.transfers));
+        assert!(!event.payload_json.contains(&document.body_json), "{}", event.payload_json);
+    }
+    assert_eq!(store.events_for_subject(&events[1].subject, 10).await.unwrap(), vec![events[1].clone()]);
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!((report.events, report.head_hash), (2, events[1].hash.clone()));
+}
+
+/// A document under a recorded (enterprise, kind, number) writes nothing: the same body hash gets `Repeat`,
+/// another `Conflict`, both with the first record, whatever records the second carries; the log and the chain
+/// are unchanged. The same number under another kind or enterprise is another document.
+pub async fn ledger_document_repeat_and_conflict_write_nothing(store: Arc<dyn Store>) {
+    let first = ledger_document(
+        LEDGER_ENTERPRISE,
+        "list",
+        "QD-1",
+        0,
+        vec![ledger_item("MAT-001", Treatment::Bonded)],
+        ledger_accounts("MAT-001", 10),
+        ledger_entries(100, 3, 11, 10, false),
+    );
+    let record = record_ledger(&store, first.clone()).await;
+    let log = store.ledger_log().await.unwrap();
+    let events = store.events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+
+    // Same body, other records and time: a repeat (the records would even collide with the first ones).
+    let repeat = NewLedgerDocument {
+        recorded_at: at(1_730_000_000, 0),
+        recorded_by: "someone-else".to_owned(),
+        transfers: ledger_entries(100, 5, 11, 10, true),
+        ..first.clone()
+    };
+    assert_eq!(store.record_ledger_document(repeat).await.unwrap(), LedgerDocumentOutcome::Repeat(record.clone()));
+    let conflict = ledger_document(
+        LEDGER_ENTERPRISE,
+        "list",
+        "QD-1",
+        1,
+        vec![ledger_item("MAT-009", Treatment::Exempt)],
+        ledger_accounts("MAT-009", 50),
+        ledger_entries(200, 2, 51, 50, false),
+    );
+    assert_eq!(store.record_ledger_document(conflict).await.unwrap(), LedgerDocumentOutcome::Conflict(record.clone()));
+    assert_eq!(store.ledger_log().await.unwrap(), log);
+    assert_eq!(store.events(0, 10).await.unwrap(), events);
+    assert_eq!(store.list_ledger_documents(None, None, None, 10).await.unwrap(), vec![record.clone()]);
+
+    // The number is unique per (enterprise, kind) only.
+    let other_kind = ledger_document(LEDGER_ENTERPRISE, "gate_pass", "QD-1", 0, vec![], vec![], vec![]);
+    let other_enterprise = ledger_document("91440300MA5G123456", "list", "QD-1", 0, vec![], vec![], vec![]);
+    let a = record_ledger(&store, other_kind).await;
+    let b = record_ledger(&store, other_enterprise).await;
+    assert!(record.seq < a.seq && a.seq < b.seq);
+    assert_eq!(store.verify_chain().await.unwrap().events, 3);
+    assert_eq!(store.ledger_log().await.unwrap(), log);
+}
+
+/// Listing is ascending by seq after the cursor, filtered by enterprise and kind (alone or together), with
+/// the limit clamped; `get` finds each document by its key.
+pub async fn ledger_documents_list_filters_and_cursor(store: Arc<dyn Store>) {
+    let enterprises = [LEDGER_ENTERPRISE, "91440300MA5G123456"];
+    let kinds = ["list", "gate_pass"];
+    let mut recorded = Vec::new();
+    for i in 0..12u32 {
+        let enterprise = enterprises[(i % 2) as usize];
+        let kind = kinds[(i / 2 % 2) as usize];
+        let document = ledger_document(enterprise, kind, &format!("N-{i:03}"), i, vec![], vec![], vec![]);
+        recorded.push(record_ledger(&store, document).await);
+    }
+    let seqs = |records: &[StoredLedgerDocument]| records.iter().map(|r| r.seq).collect::<Vec<i64>>();
+    assert!(seqs(&recorded).windows(2).all(|w| w[0] < w[1]));
+
+    let all = store.list_ledger_documents(None, None, None, 100).await.unwrap();
+    assert_eq!(all, recorded);
+    for enterprise in [None, Some(enterprises[0]), Some(enterprises[1]), Some("nobody")] {
+        for kind in [None, Some(kinds[0]), Some(kinds[1]), Some("stock_count")] {
+            let expected: Vec<StoredLedgerDocument> = recorded
+                .iter()
+                .filter(|r| enterprise.is_none_or(|e| r.enterprise == e) && kind.is_none_or(|k| r.kind == k))
+                .cloned()
+                .collect();
+            assert_eq!(store.list_ledger_documents(enterprise, kind, None, 100).await.unwrap(), expected);
+            // Page by page with the cursor: no gaps, no duplicates.
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store.list_ledger_documents(enterprise, kind, after, 2).await.unwrap();
+                assert!(page.len() <= 2);
+                let Some(last) = page.last() else { break };
+                after = Some(last.seq);
+                paged.extend(page);
+            }
+            assert_eq!(paged, expected, "enterprise {enterprise:?}, kind {kind:?}");
+        }
+    }
+    let third = recorded[2].seq;
+    assert_eq!(store.list_ledger_documents(None, None, Some(third), 3).await.unwrap(), recorded[3..6].to_vec());
+    assert_eq!(store.list_ledger_documents(None, None, None, 0).await.unwrap(), recorded[..1].to_vec());
+    let last = recorded.last().expect("recorded").seq;
+    assert!(store.list_ledger_documents(None, None, Some(last), 10).await.unwrap().is_empty());
+    for record in &recorded {
+        assert_eq!(&store.get_ledger_document(&record.enterprise, &record.kind, &record.number).await.unwrap(), record);
+    }
+}
+
+/// An unknown key is `NotFound`, before and after other documents are recorded; an empty store has an empty
+/// ledger log and no documents.
+pub async fn ledger_document_missing_is_not_found(store: Arc<dyn Store>) {
+    let missing = |store: Arc<dyn Store>, enterprise: &'static str, kind: &'static str, number: &'static str| async move {
+        assert!(matches!(store.get_ledger_document(enterprise, kind, number).await, Err(StoreError::NotFound)));
+    };
+    missing(store.clone(), LEDGER_ENTERPRISE, "list", "QD-1").await;
+    assert_eq!(store.ledger_log().await.unwrap(), LedgerLog::default());
+    assert!(store.list_ledger_documents(None, None, None, 10).await.unwrap().is_empty());
+    record_ledger(&store, ledger_document(LEDGER_ENTERPRISE, "list", "QD-1", 0, vec![], vec![], vec![])).await;
+    missing(store.clone(), LEDGER_ENTERPRISE, "list", "QD-2").await;
+    missing(store.clone(), LEDGER_ENTERPRISE, "gate_pass", "QD-1").await;
+    missing(store.clone(), "91440300MA5G123456", "list", "QD-1").await;
+    missing(store.clone(), LEDGER_ENTERPRISE, "list", "qd-1").await;
+}
+
+/// A quantity or value above `i64::MAX` is refused with a backend error before anything is written: no
+/// document, no records, no event; `i64::MAX` itself is stored.
+pub async fn ledger_amount_above_i64_is_refused(store: Arc<dyn Store>) {
+    let over = i64::MAX as u64 + 1;
+    let items = vec![ledger_item("MAT-001", Treatment::Bonded)];
+    let accounts = ledger_accounts("MAT-001", 10);
+    for (index, (quantity, value_fen)) in [(over, 1), (1, over), (u64::MAX, u64::MAX)].into_iter().enumerate() {
+        let mut transfers = ledger_entries(100, 3, 11, 10, false);
+        transfers[2].quantity = quantity;
+        transfers[2].value_fen = value_fen;
+        let number = format!("QD-{index}");
+        let document =
+            ledger_document(LEDGER_ENTERPRISE, "list", &number, 0, items.clone(), accounts.clone(), transfers);
+        match store.record_ledger_document(document).await {
+            Err(StoreError::Backend(message)) => assert!(message.contains("i64"), "{message}"),
+            other => panic!("expected a backend error, got {other:?}"),
+        }
+        assert!(matches!(
+            store.get_ledger_document(LEDGER_ENTERPRISE, "list", &number).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(store.ledger_log().await.unwrap(), LedgerLog::default());
+    assert!(store.list_ledger_documents(None, None, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.verify_chain().await.unwrap().events, 0);
+
+    // The refused documents left nothing behind: their key and records are free.
+    let mut transfers = ledger_entries(100, 3, 11, 10, false);
+    transfers[2].quantity = i64::MAX as u64;
+    transfers[2].value_fen = i64::MAX as u64;
+    let document = ledger_document(LEDGER_ENTERPRISE, "list", "QD-0", 0, items, accounts, transfers.clone());
+    record_ledger(&store, document).await;
+    assert_eq!(store.ledger_log().await.unwrap().transfers, transfers);
+    assert_eq!(store.verify_chain().await.unwrap().events, 1);
+}
+
+/// Ledger documents share the one chain with every other write, also when recorded concurrently (and so in
+/// shared group commits): the chain verifies, each document has its event, and each document's transfers
+/// are contiguous in the log, in the order of the documents' seqs.
+pub async fn ledger_chain_verifies_after_documents(store: Arc<dyn Store>) {
+    submit(&store, declaration(LEDGER_ENTERPRISE, "REF-0001", 0)).await;
+    let registration = ledger_document(
+        LEDGER_ENTERPRISE,
+        "item",
+        "ITEM-1",
+        0,
+        vec![ledger_item("MAT-001", Treatment::Bonded)],
+        ledger_accounts("MAT-001", 10),
+        vec![],
+    );
+    record_ledger(&store, registration).await;
+    store.put_party(party(LEDGER_ENTERPRISE, "Zone Electronics", at(1_720_000_001, 0))).await.unwrap();
+
+    let mut tasks = Vec::new();
+    for i in 0..16u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let transfers = ledger_entries(1_000 * u128::from(i + 1), 1 + i % 5, 11, 10, i % 2 == 0);
+            let document = ledger_document(LEDGER_ENTERPRISE, "list", &format!("QD-{i}"), i, vec![], vec![], transfers);
+            let record = record_ledger(&store, document.clone()).await;
+            (record, document)
+        }));
+    }
+    let mut documents = Vec::new();
+    for task in tasks {
+        documents.push(task.await.expect("task"));
+    }
+    documents.sort_by_key(|(record, _)| record.seq);
+    let report = store.verify_chain().await.unwrap();
+    assert_eq!(report.events, 3 + 16);
+    let log = store.ledger_log().await.unwrap();
+    let expected: Vec<Transfer> = documents.iter().flat_map(|(_, document)| document.transfers.clone()).collect();
+    assert_eq!(log.transfers, expected);
+    for (record, document) in &documents {
+        let subject = format!("{}/{}/{}", document.enterprise, document.kind, document.number);
+        let events = store.events_for_subject(&subject, 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].payload_json, LedgerDocumentEvent::new(document).payload(record.seq));
+    }
+    submit(&store, declaration(LEDGER_ENTERPRISE, "REF-0002", 0)).await;
+    assert_eq!(store.verify_chain().await.unwrap().events, 3 + 16 + 1);
+}
+
+/// Transfers keep the order they were recorded in, across documents and within a large one (8,190
+/// transfers, ids descending so that no index order can stand in for it); the large document round-trips.
+pub async fn ledger_transfer_order_is_preserved_across_documents(store: Arc<dyn Store>) {
+    let registration = ledger_document(
+        LEDGER_ENTERPRISE,
+        "item",
+        "ITEM-1",
+        0,
+        vec![ledger_item("MAT-001", Treatment::Bonded), ledger_item("MAT-002", Treatment::Domestic)],
+        [ledger_accounts("MAT-001", 10), ledger_accounts("MAT-002", 20)].concat(),
+        vec![],
+    );
+    record_ledger(&store, registration.clone()).await;
+    let first = ledger_entries(50_000, 5, 11, 10, true);
+    let large = ledger_entries(1 << 100, 8_190, 21, 20, true);
+    let last = ledger_entries(7, 3, 11, 10, false);
+    let mut expected = Vec::new();
+    for (number, transfers) in [("QD-A", &first), ("QD-B", &large), ("QD-C", &last)] {
+        let document = ledger_document(LEDGER_ENTERPRISE, "list", number, 0, vec![], vec![], transfers.clone());
+        let started = std::time::Instant::now();
+        let record = record_ledger(&store, document).await;
+        if transfers.len() > 1_000 {
+            println!("recorded a ledger document of {} transfers in {:?}", transfers.len(), started.elapsed());
+        }
+        assert_eq!(record.transfer_count, transfers.len() as i64);
+        expected.extend(transfers.iter().cloned());
+    }
+    let log = store.ledger_log().await.unwrap();
+    assert_eq!(log.items, registration.items);
+    assert_eq!(log.accounts, registration.accounts);
+    assert_eq!(log.transfers.len(), 8_198);
+    assert_eq!(log.transfers, expected);
+    assert_eq!(store.verify_chain().await.unwrap().events, 4);
 }

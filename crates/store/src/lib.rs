@@ -291,6 +291,76 @@ pub struct DeclarantHistory {
     pub findings: i64,
 }
 
+/// A ledger document (a ledger item's registration, a 核注清单, a 核放单, a processing run, an exhibition or
+/// lease movement, a stock count …) with the ledger records it creates. Recorded in one transaction with a
+/// `ledger.document_recorded` event, idempotently under (enterprise, kind, number): the same `body_sha256`
+/// again is a repeat, another body a conflict, and neither writes anything.
+///
+/// The store does not check the ledger's rules (balances, pending states): the app's in-memory engine
+/// (`zonegate-ledger`) has accepted every transfer before it gets here. The store keeps them, in order,
+/// so that [`Store::ledger_log`] replays to the same state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLedgerDocument {
+    /// The enterprise (USCC) whose ledger the document belongs to.
+    pub enterprise: String,
+    /// What the document is (`item`, `list`, `gate_pass`, `processing_run`, …); the app fixes the set.
+    pub kind: String,
+    /// The document's number, unique per (enterprise, kind).
+    pub number: String,
+    /// The request as received (canonical JSON).
+    pub body_json: String,
+    /// SHA-256 (hex) of `body_json`: equal → repeat, different → conflict.
+    pub body_sha256: String,
+    /// What the app answered (JSON): transfers made, values, taxes.
+    pub result_json: String,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+    /// Ledger items registered by this document.
+    pub items: Vec<zonegate_ledger::LedgerItem>,
+    /// Accounts opened by this document.
+    pub accounts: Vec<zonegate_ledger::Account>,
+    /// Transfers applied by this document, in the order applied. Quantities and values must fit in i64.
+    pub transfers: Vec<zonegate_ledger::Transfer>,
+}
+
+/// A recorded ledger document (its ledger records are in [`Store::ledger_log`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLedgerDocument {
+    /// Position in the order documents were recorded (ascending, starts at 1, gaps allowed).
+    pub seq: i64,
+    pub enterprise: String,
+    pub kind: String,
+    pub number: String,
+    pub body_json: String,
+    pub body_sha256: String,
+    pub result_json: String,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+    /// How many transfers the document applied.
+    pub transfer_count: i64,
+}
+
+/// What recording a ledger document did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerDocumentOutcome {
+    /// Recorded now.
+    Created(StoredLedgerDocument),
+    /// The same body was recorded under this key before: this is it.
+    Repeat(StoredLedgerDocument),
+    /// Another body was recorded under this key: this is the first one.
+    Conflict(StoredLedgerDocument),
+}
+
+/// Every ledger record, in the order recorded: replaying `items`, then `accounts`, then `transfers` into an
+/// empty `zonegate_ledger::Ledger` rebuilds its state (items and accounts are always recorded before the
+/// transfers that use them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerLog {
+    pub items: Vec<zonegate_ledger::LedgerItem>,
+    pub accounts: Vec<zonegate_ledger::Account>,
+    pub transfers: Vec<zonegate_ledger::Transfer>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Records a declaration idempotently under (declarant, reference), appending a
@@ -362,6 +432,27 @@ pub trait Store: Send + Sync + 'static {
     async fn list_inspections(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<InspectionRecord>>;
     /// Every declarant with at least one declaration, ascending by declarant (bytewise).
     async fn declarant_history(&self) -> StoreResult<Vec<DeclarantHistory>>;
+
+    /// Records a ledger document and its items, accounts and transfers in one transaction (see
+    /// [`NewLedgerDocument`]).
+    async fn record_ledger_document(&self, document: NewLedgerDocument) -> StoreResult<LedgerDocumentOutcome>;
+    /// One ledger document by its key; `NotFound` when there is none.
+    async fn get_ledger_document(
+        &self,
+        enterprise: &str,
+        kind: &str,
+        number: &str,
+    ) -> StoreResult<StoredLedgerDocument>;
+    /// Ledger documents ascending by seq, after the cursor (a seq), optionally of one enterprise and kind.
+    async fn list_ledger_documents(
+        &self,
+        enterprise: Option<&str>,
+        kind: Option<&str>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredLedgerDocument>>;
+    /// Every ledger item, account and transfer, in the order recorded.
+    async fn ledger_log(&self) -> StoreResult<LedgerLog>;
 
     /// Events with seq > after, ascending, at most limit.
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>>;

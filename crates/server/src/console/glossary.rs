@@ -38,6 +38,9 @@ const RULES: &[Entry] = &[
     ("second_line_in.export", "从内地进入合作区的货物视同出口", "Goods entering the zone from the mainland are treated as exports"),
     ("first_line_out.export", "从合作区出境前往澳门或境外的货物为出口货物", "Goods leaving the zone for Macao or abroad are exports"),
     ("zone_transfer.free_circulation", "区内主体之间的货物自由流转", "Goods circulate freely between parties inside the zone"),
+    // Whitelists (measures 4 and 5).
+    ("licence_waived_whitelist", "进口人列入澳门品牌工业产品白名单（措施4），该商品免于提交进口许可证", "The importer is on the Macao-brand whitelist for these goods (measure 4): no import licence is needed"),
+    ("tcm_approval_waived_whitelist", "进口人列入研发用中药材白名单（措施5），免于提交进口药材审批文件", "The importer is on the whitelist of TCM raw materials for R&D (measure 5): no herb import approval is needed"),
     ("zone_transfer.sale_to_individual", "区内免税或保税货物销售给个人，照章征收进口税", "Exempt or bonded goods sold to an individual in the zone pay import taxes"),
     // Duty rates.
     ("rate.mfn", "适用最惠国税率", "The most-favoured-nation rate applies"),
@@ -168,6 +171,8 @@ const LISTS: &[Entry] = &[
     ("not_exempt", "不予免税商品清单", "Goods not exempt"),
     ("not_exempt_or_bonded", "不予免（保）税货物清单", "Goods neither exempt nor bonded"),
     ("taxable_catalogue", "进口征税商品目录（海南）", "Taxable catalogue (Hainan)"),
+    ("licence_required", "进口许可证管理货物", "Goods needing an import licence"),
+    ("tcm_approval_required", "须办理进口药材审批的中药材", "TCM materials needing the herb import approval"),
 ];
 
 const LIST_PURPOSES: &[Entry] = &[
@@ -200,6 +205,8 @@ const LIST_PURPOSES: &[Entry] = &[
     ("not_exempt", "不予免税、一线保税进境的商品", "Goods excluded from exemption (they enter bonded)"),
     ("not_exempt_or_bonded", "一线进境照章征税的商品", "Goods taxed at the first line"),
     ("taxable_catalogue", "一线进境照章征税的商品（海南）", "Goods taxed at the first line (Hainan)"),
+    ("licence_required", "一线进境须提交进口许可证，澳门品牌白名单企业免于提交", "Goods that need an import licence at the first line unless the importer is on the Macao-brand whitelist"),
+    ("tcm_approval_required", "一线进境须提交进口药材审批文件，研发用中药材白名单企业免于提交", "TCM raw materials that need the herb import approval at the first line unless the importer is on the TCM whitelist"),
 ];
 
 const EVENT_KINDS: &[Entry] = &[
@@ -210,6 +217,7 @@ const EVENT_KINDS: &[Entry] = &[
     ("token.issued", "令牌已签发", "Token issued"),
     ("token.revoked", "令牌已撤销", "Token revoked"),
     ("inspection.recorded", "查验结果已记录", "Inspection result recorded"),
+    ("ledger.document_recorded", "保税账册单证已记录", "Bonded-ledger document recorded"),
 ];
 
 const ROLES: &[Entry] = &[
@@ -300,6 +308,37 @@ const ERRORS: &[Entry] = &[
     ("length", "长度不符合要求", "This has the wrong length"),
     ("inactive", "该账户已停用", "This account is deactivated"),
     ("account_exists", "该用户名已被使用", "This user id is taken"),
+    (
+        "licence_missing",
+        "该商品须提交进口许可证，且进口人未列入对应白名单",
+        "These goods need an import licence, and the importer is not whitelisted for them",
+    ),
+    (
+        "tcm_approval_missing",
+        "该中药材须提交进口药材审批文件，且进口人未列入研发用中药材白名单",
+        "These TCM raw materials need the herb import approval, and the importer is not whitelisted for them",
+    ),
+    (
+        "whitelist_second_line",
+        "白名单货物只能在合作区内及往来澳门流通，不得经二线出区",
+        "Whitelisted goods may circulate in the zone and to Macao but not leave over the second line",
+    ),
+    (
+        "category_unknown",
+        "白名单类别应为 macao_brand 或 tcm_material",
+        "The whitelist category is macao_brand or tcm_material",
+    ),
+    ("validity_range", "有效期止日早于起始日", "The end of validity is before its start"),
+    (
+        "processing_disagrees_with_ledger",
+        "填报的料件价值与保税账册记录不一致",
+        "The material values given disagree with the bonded ledger's",
+    ),
+    (
+        "ledger_item",
+        "保税账册中没有该料号或数量不足",
+        "The bonded ledger has no such item, or not enough of it made in the zone",
+    ),
     (
         "processing_materials_zero",
         "进口料件和国内料件均为零，无法计算加工增值",

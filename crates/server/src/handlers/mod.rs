@@ -4,9 +4,11 @@
 pub(crate) mod access;
 pub(crate) mod declarations;
 pub(crate) mod enterprises;
+pub(crate) mod ledger;
 pub(crate) mod ops;
 pub(crate) mod risk;
 pub(crate) mod tariff;
+pub(crate) mod whitelist;
 pub(crate) mod zones;
 
 use axum::http::{header::LOCATION, HeaderValue, StatusCode};
