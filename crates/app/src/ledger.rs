@@ -946,29 +946,14 @@ impl App {
         body: ExhibitionSaleBody,
         now: DateTime<Utc>,
     ) -> AppResult<Planned> {
-        let Some((_, state)) = book.exhibitions.get(&(enterprise.to_owned(), body.exhibition.clone())) else {
-            return Err(one_error(
-                "exhibition_unknown",
-                "exhibition",
-                format!("exhibition `{}` is not recorded", body.exhibition),
-            ));
-        };
+        let state = exhibition_state(book, enterprise, &body.exhibition)?;
         let mut problems = Vec::new();
         let mut lines = Vec::new();
         let mut priced = Vec::new();
         for (i, l) in body.lines.iter().enumerate() {
             let scale = book.item(enterprise, &l.item_no).map_or(0, |it| it.quantity_scale);
-            let out = state.items.get(&l.item_no).map_or(0, |s| s.on_exhibition());
-            if units(&l.quantity, scale).is_ok_and(|q| q > out) {
-                problems.push(Problem::new(
-                    "exceeds_exhibited",
-                    format!("lines[{i}].quantity"),
-                    format!(
-                        "only {} of item `{}` is out on this exhibition",
-                        format_quantity(out as i128, scale),
-                        l.item_no
-                    ),
-                ));
+            if let Ok(quantity) = units(&l.quantity, scale) {
+                check_on_exhibition(state, i, &l.item_no, quantity, scale, &mut problems);
             }
         }
         for (i, l) in body.lines.iter().enumerate() {
@@ -1624,34 +1609,45 @@ fn plan_exhibition(
     Ok(Planned { number: body.number, items: vec![], accounts: vec![], transfers, result })
 }
 
+/// A recorded exhibition's state, or `exhibition_unknown`.
+fn exhibition_state<'a>(book: &'a LedgerBook, enterprise: &str, number: &str) -> AppResult<&'a ExhibitionState> {
+    match book.exhibitions.get(&(enterprise.to_owned(), number.to_owned())) {
+        Some((_, state)) => Ok(state),
+        None => Err(one_error("exhibition_unknown", "exhibition", format!("exhibition `{number}` is not recorded"))),
+    }
+}
+
+/// Goods returned or sold from an exhibition must be out on that exhibition (`exceeds_exhibited`).
+fn check_on_exhibition(
+    state: &ExhibitionState,
+    line: usize,
+    item_no: &str,
+    quantity: u64,
+    scale: u8,
+    problems: &mut Vec<Problem>,
+) {
+    let out = state.items.get(item_no).map_or(0, |s| s.on_exhibition());
+    if quantity > out {
+        problems.push(Problem::new(
+            "exceeds_exhibited",
+            format!("lines[{line}].quantity"),
+            format!("only {} of item `{item_no}` is out on this exhibition", format_quantity(out as i128, scale)),
+        ));
+    }
+}
+
 fn plan_exhibition_return(
     book: &LedgerBook,
     enterprise: &str,
     body: ExhibitionReturnBody,
     now: DateTime<Utc>,
 ) -> AppResult<Planned> {
-    let Some((_, state)) = book.exhibitions.get(&(enterprise.to_owned(), body.exhibition.clone())) else {
-        return Err(one_error(
-            "exhibition_unknown",
-            "exhibition",
-            format!("exhibition `{}` is not recorded", body.exhibition),
-        ));
-    };
+    let state = exhibition_state(book, enterprise, &body.exhibition)?;
     let mut problems = Vec::new();
     let lines = quantity_lines(book, enterprise, &body.lines, "lines", &mut problems);
     for (i, l) in lines.iter().enumerate() {
-        let out = state.items.get(&l.item_no).map_or(0, |s| s.on_exhibition());
-        if l.quantity > out {
-            problems.push(Problem::new(
-                "exceeds_exhibited",
-                format!("lines[{i}].quantity"),
-                format!(
-                    "only {} of item `{}` is out on this exhibition",
-                    format_quantity(out as i128, book.item(enterprise, &l.item_no).map_or(0, |it| it.quantity_scale)),
-                    l.item_no
-                ),
-            ));
-        }
+        let scale = book.item(enterprise, &l.item_no).map_or(0, |it| it.quantity_scale);
+        check_on_exhibition(state, i, &l.item_no, l.quantity, scale, &mut problems);
     }
     if !problems.is_empty() {
         return Err(errors_of(problems));
@@ -1663,13 +1659,7 @@ fn plan_exhibition_return(
 }
 
 fn plan_patrol(book: &LedgerBook, enterprise: &str, body: PatrolBody) -> AppResult<Planned> {
-    if !book.exhibitions.contains_key(&(enterprise.to_owned(), body.exhibition.clone())) {
-        return Err(one_error(
-            "exhibition_unknown",
-            "exhibition",
-            format!("exhibition `{}` is not recorded", body.exhibition),
-        ));
-    }
+    exhibition_state(book, enterprise, &body.exhibition)?;
     let mut problems = Vec::new();
     let lines = quantity_lines(book, enterprise, &body.counts, "counts", &mut problems);
     if !problems.is_empty() {

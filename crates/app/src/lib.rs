@@ -299,7 +299,17 @@ impl App {
     /// Assesses a document and decides its channel, without recording it.
     pub fn assess_document(&self, document: &Value) -> AppResult<(Declaration, Assessment, zonegate_risk::Decision)> {
         let book = self.book();
-        let enriched = self.with_ledger_processing(document)?;
+        let enriched = match self.with_ledger_processing(document) {
+            Ok(enriched) => enriched,
+            // Every problem at once: the ledger's and the document's own.
+            Err(AppError::Invalid(mut errors)) => {
+                if let Err(more) = parse_declaration(&book, document) {
+                    errors.0.extend(more.0);
+                }
+                return Err(AppError::Invalid(errors));
+            }
+            Err(error) => return Err(error),
+        };
         let document = enriched.as_ref().unwrap_or(document);
         let declaration = parse_declaration(&book, document)?;
         let declarant = self.party(declaration.declarant.as_str());

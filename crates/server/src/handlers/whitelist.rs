@@ -17,10 +17,9 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_date, JsonBody, Params, PathParams};
 use crate::handlers::created;
+use crate::handlers::zones::{self, kind};
 use crate::Shared;
 
-/// Most entries one append may carry.
-const ENTRIES_MAX: usize = 1000;
 /// Longest note.
 const NOTE_LENGTH_MAX: usize = 500;
 /// The fields of one entry in a body (the zone is the path's).
@@ -31,17 +30,6 @@ fn known_zone(book: &PolicyBook, zone: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::not_found("zone", format!("zone `{zone}` has no profile")))
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -88,42 +76,7 @@ pub(crate) async fn append(
 
 /// Reads the append body, reporting every problem with its JSON path.
 fn parse_append(zone: &str, body: &Value) -> Result<Vec<WhitelistEntry>, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let Some(object) = body.as_object() else {
-        errors.add("type", "", format!("the body must be a JSON object, not {}", kind(body)));
-        return Err(errors);
-    };
-    for key in object.keys().filter(|key| *key != "entries") {
-        let hint = if key == "author" { ": the author of a change is the caller" } else { "" };
-        errors.add("unknown_field", key.as_str(), format!("`{key}` is not a field of an append{hint}"));
-    }
-    let mut entries = Vec::new();
-    match object.get("entries") {
-        Some(Value::Array(list)) if list.is_empty() => {
-            errors.add("required", "entries", "at least one entry is required")
-        }
-        Some(Value::Array(list)) if list.len() > ENTRIES_MAX => errors.add(
-            "too_many",
-            "entries",
-            format!("{} entries; one append may carry at most {ENTRIES_MAX}", list.len()),
-        ),
-        Some(Value::Array(list)) => {
-            for (index, entry) in list.iter().enumerate() {
-                let path = format!("entries[{index}]");
-                match entry.as_object() {
-                    Some(fields) => {
-                        if let Some(entry) = parse_entry(zone, fields, &path, &mut errors) {
-                            entries.push(entry);
-                        }
-                    }
-                    None => errors.add("type", path, format!("an entry must be an object, not {}", kind(entry))),
-                }
-            }
-        }
-        None | Some(Value::Null) => errors.add("required", "entries", "`entries` is required"),
-        Some(other) => errors.add("type", "entries", format!("`entries` must be an array, not {}", kind(other))),
-    }
-    errors.into_result(entries)
+    zones::parse_entries(body, |fields, path, errors| parse_entry(zone, fields, path, errors))
 }
 
 fn text(fields: &Map<String, Value>, name: &str, path: &str, errors: &mut FieldErrors) -> Option<String> {

@@ -156,7 +156,7 @@ fn under_entries(errors: FieldErrors) -> FieldErrors {
     )
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -169,6 +169,15 @@ fn kind(value: &Value) -> &'static str {
 
 /// Reads the append body, reporting every problem with its JSON path.
 fn parse_append(zone: &str, list: &str, body: &Value) -> Result<Vec<ListEntry>, FieldErrors> {
+    parse_entries(body, |fields, path, errors| parse_entry(zone, list, fields, path, errors))
+}
+
+/// Reads `{"entries": [{…}, …]}` (1 to [`ENTRIES_MAX`] objects, no other member), each entry by `entry`,
+/// reporting every problem with its JSON path (`entries[i].field`).
+pub(crate) fn parse_entries<T>(
+    body: &Value,
+    mut entry: impl FnMut(&Map<String, Value>, &str, &mut FieldErrors) -> Option<T>,
+) -> Result<Vec<T>, FieldErrors> {
     let mut errors = FieldErrors::default();
     let Some(object) = body.as_object() else {
         errors.add("type", "", format!("the body must be a JSON object, not {}", kind(body)));
@@ -180,24 +189,24 @@ fn parse_append(zone: &str, list: &str, body: &Value) -> Result<Vec<ListEntry>, 
     }
     let mut entries = Vec::new();
     match object.get("entries") {
-        Some(Value::Array(list_entries)) if list_entries.is_empty() => {
+        Some(Value::Array(list)) if list.is_empty() => {
             errors.add("required", "entries", "at least one entry is required")
         }
-        Some(Value::Array(list_entries)) if list_entries.len() > ENTRIES_MAX => errors.add(
+        Some(Value::Array(list)) if list.len() > ENTRIES_MAX => errors.add(
             "too_many",
             "entries",
-            format!("{} entries; one append may carry at most {ENTRIES_MAX}", list_entries.len()),
+            format!("{} entries; one append may carry at most {ENTRIES_MAX}", list.len()),
         ),
-        Some(Value::Array(list_entries)) => {
-            for (index, entry) in list_entries.iter().enumerate() {
+        Some(Value::Array(list)) => {
+            for (index, value) in list.iter().enumerate() {
                 let path = format!("entries[{index}]");
-                match entry.as_object() {
+                match value.as_object() {
                     Some(fields) => {
-                        if let Some(entry) = parse_entry(zone, list, fields, &path, &mut errors) {
-                            entries.push(entry);
+                        if let Some(parsed) = entry(fields, &path, &mut errors) {
+                            entries.push(parsed);
                         }
                     }
-                    None => errors.add("type", path, format!("an entry must be an object, not {}", kind(entry))),
+                    None => errors.add("type", path, format!("an entry must be an object, not {}", kind(value))),
                 }
             }
         }
