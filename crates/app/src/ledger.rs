@@ -58,6 +58,7 @@ pub const KINDS: &[(&str, &str, Action)] = &[
     ("lease-instalments", "lease_instalment", Action::LedgerWrite),
     ("lease-returns", "lease_return", Action::LedgerWrite),
     ("stocktakes", "stocktake", Action::LedgerSupervise),
+    ("corrections", "correction", Action::LedgerSupervise),
 ];
 
 /// Longest an exhibition may keep bonded goods out (days); a zone parameter.
@@ -286,6 +287,22 @@ struct LeaseReturnBody {
     number: String,
     lease: String,
     lines: Vec<QuantityBody>,
+}
+
+/// A correction: posted amounts are never edited, so an error is put right by a new transfer between any
+/// two accounts of an item, with the reason and the document it corrects.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorrectionBody {
+    number: String,
+    item_no: String,
+    from: AccountKind,
+    to: AccountKind,
+    quantity: String,
+    value_cny: String,
+    reason: String,
+    /// The document corrected (`kind/number`).
+    corrects: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -700,6 +717,7 @@ impl App {
             "lease_instalment" => self.plan_instalment(book, enterprise, parse_body(body)?),
             "lease_return" => plan_return_of_lease(book, enterprise, parse_body(body)?, now),
             "stocktake" => self.plan_stocktake(book, enterprise, parse_body(body)?, now),
+            "correction" => plan_correction(book, enterprise, parse_body(body)?, now),
             other => Err(AppError::not_found(format!("ledger document kind `{other}`"))),
         }
     }
@@ -1606,6 +1624,51 @@ fn plan_exhibition(
     let ids = DocumentIds { enterprise, kind: "exhibition", number: &body.number };
     let transfers = plan_exhibition_out(&book.engine, ids, &exhibition, EXHIBITION_MAX_DAYS, now).map_err(errors_of)?;
     let result = json!({ "exhibition": exhibition, "transfers": transfers_json(book, &transfers) });
+    Ok(Planned { number: body.number, items: vec![], accounts: vec![], transfers, result })
+}
+
+fn plan_correction(
+    book: &LedgerBook,
+    enterprise: &str,
+    body: CorrectionBody,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    let mut problems = Vec::new();
+    if body.reason.trim().is_empty() {
+        problems.push(Problem::new("required", "reason", "a correction states its reason"));
+    }
+    let corrected = body.corrects.split_once('/').filter(|(kind, number)| {
+        book.documents.contains_key(&(enterprise.to_owned(), (*kind).to_owned(), (*number).to_owned()))
+    });
+    if corrected.is_none() {
+        problems.push(Problem::new(
+            "document_unknown",
+            "corrects",
+            format!("`{}` is not a recorded document (`kind/number`) of {enterprise}", body.corrects),
+        ));
+    }
+    let scale = book.item(enterprise, &body.item_no).map_or(0, |i| i.quantity_scale);
+    let quantity =
+        units(&body.quantity, scale).map_err(|m| problems.push(Problem::new("quantity", "quantity", m))).ok();
+    let value = fen(&body.value_cny).map_err(|m| problems.push(Problem::new("value", "value_cny", m))).ok();
+    let (Some(quantity), Some(value)) = (quantity, value) else { return Err(errors_of(problems)) };
+    let line = Line { item_no: body.item_no.clone(), quantity, value_fen: Some(value) };
+    let ids = DocumentIds { enterprise, kind: "correction", number: &body.number };
+    let planned =
+        plan_movement(&book.engine, ids, 0, TransferCode::Correction, body.from, body.to, &[line], false, now);
+    let transfers = match planned {
+        Ok(t) if problems.is_empty() => t,
+        Ok(_) => return Err(errors_of(problems)),
+        Err(p) => {
+            problems.extend(p.into_iter().map(|mut p| {
+                p.field = p.field.replace("lines[0].", "");
+                p
+            }));
+            return Err(errors_of(problems));
+        }
+    };
+    let result =
+        json!({ "corrects": body.corrects, "reason": body.reason, "transfers": transfers_json(book, &transfers) });
     Ok(Planned { number: body.number, items: vec![], accounts: vec![], transfers, result })
 }
 

@@ -349,6 +349,23 @@ async fn goods_can_be_followed_from_the_first_line_through_processing_to_the_sec
     assert_eq!(stock(&app, "FISH"), (595_000, 595_000, 595_000));
     check(&app);
 
+    // A wrong posting is never edited: a supervisor's correction moves it back, naming what it corrects.
+    let fix = json!({ "number": "COR-1", "item_no": "MILK", "from": "stock", "to": "mainland", "quantity": "1",
+        "value_cny": "30.00", "reason": "one bag counted twice at the gate", "corrects": "gate_pass/HF-M1" });
+    let corrected = record(&app, "corrections", fix).await;
+    assert_eq!(corrected["result"]["transfers"][0]["code"], "correction");
+    assert_eq!(stock(&app, "MILK"), (399_000, 399_000, 399_000));
+    let unknown = refused(
+        &app,
+        "corrections",
+        json!({ "number": "COR-2", "item_no": "MILK", "from": "stock", "to": "mainland",
+        "quantity": "1000", "value_cny": "1.00", "reason": "", "corrects": "gate_pass/NOPE" }),
+    )
+    .await;
+    let codes: Vec<&str> = unknown.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(codes, ["required", "document_unknown", "stock_insufficient"], "{unknown:?}");
+    check(&app);
+
     // The write-off statement: opening + entries − exits − consumption = closing, also as CSV.
     let (report, csv) = app
         .ledger_write_off(

@@ -16,7 +16,7 @@ use crate::{open_app, DatabaseArgs};
 pub enum LedgerCommand {
     /// Record a ledger document of KIND (items, lists, list-cancellations, gate-passes, boms,
     /// processing-runs, exhibitions, exhibition-returns, exhibition-sales, patrols, leases,
-    /// lease-instalments, lease-returns, stocktakes) from FILE (JSON, `-` for standard input), as
+    /// lease-instalments, lease-returns, stocktakes, corrections) from FILE (JSON, `-` for standard input), as
     /// `POST /v1/ledgers/{uscc}/{kind}` takes it. Prints the document and its result.
     Record {
         /// The enterprise (USCC).
