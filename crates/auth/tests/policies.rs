@@ -69,7 +69,11 @@ fn analyst() -> Principal {
 fn resource_for(action: Action) -> Resource {
     match action {
         Action::DeclarationSubmit | Action::DeclarationRead | Action::DeclarationDecide => declaration(OTHER, &[]),
-        Action::EnterpriseRead | Action::EnterpriseWrite => party(OTHER),
+        Action::EnterpriseRead
+        | Action::EnterpriseWrite
+        | Action::LedgerRead
+        | Action::LedgerWrite
+        | Action::LedgerSupervise => party(OTHER),
         Action::AccountRead | Action::AccountWrite | Action::TokenIssue | Action::TokenRead | Action::TokenRevoke => {
             account("someone", OTHER, PartyKind::Enterprise)
         }
@@ -265,4 +269,30 @@ fn alerts_are_shared_between_customs_and_authorities() {
     assert!(!allowed(&officer(), Action::AlertWithdraw, &alert("authority:iacm")));
     assert!(allowed(&officer(), Action::AlertWithdraw, &alert("customs:hengqin")));
     assert!(allowed(&supervisor(), Action::AlertWithdraw, &alert("authority:iacm")));
+}
+
+#[test]
+fn enterprises_keep_their_own_ledger_and_customs_supervise_it() {
+    let az = authorizer();
+    let allowed = |who: &Principal, action: Action, whose: &str| az.decide(who, action, &party(whose)).unwrap().allowed;
+    // A declarant keeps its own enterprise's ledger, not another's, and cannot pass its goods at the gate.
+    assert!(allowed(&declarant(), Action::LedgerWrite, SHOP));
+    assert!(allowed(&declarant(), Action::LedgerRead, SHOP));
+    assert!(!allowed(&declarant(), Action::LedgerWrite, OTHER));
+    assert!(!allowed(&declarant(), Action::LedgerRead, OTHER));
+    assert!(!allowed(&declarant(), Action::LedgerSupervise, SHOP));
+    // An enterprise admin reads its own ledger only.
+    assert!(allowed(&enterprise_admin(), Action::LedgerRead, SHOP));
+    assert!(!allowed(&enterprise_admin(), Action::LedgerWrite, SHOP));
+    // Officers read every ledger and record gate passes, patrols and counts; supervisors may also correct.
+    assert!(allowed(&officer(), Action::LedgerRead, OTHER));
+    assert!(allowed(&officer(), Action::LedgerSupervise, OTHER));
+    assert!(!allowed(&officer(), Action::LedgerWrite, OTHER));
+    assert!(allowed(&supervisor(), Action::LedgerWrite, OTHER));
+    // Auditors read and change nothing; authorities and banks see no ledger.
+    assert!(allowed(&auditor(), Action::LedgerRead, OTHER));
+    assert!(!allowed(&auditor(), Action::LedgerSupervise, OTHER));
+    assert!(!allowed(&auditor(), Action::LedgerWrite, OTHER));
+    assert!(!allowed(&authority(), Action::LedgerRead, OTHER));
+    assert!(!allowed(&bank(), Action::LedgerRead, OTHER));
 }
