@@ -1126,7 +1126,7 @@ impl App {
             self.second_line_taxes(enterprise, now.date_naive(), &priced, &format!("stocktake-{}", body.number))?
         };
         let result = json!({
-            "report": report_json(&report, book),
+            "report": report_json(&report),
             "shortage_taxes": taxes,
             "transfers": transfers_json(book, &transfers),
         });
@@ -1181,9 +1181,17 @@ impl App {
             "items": items,
         });
         let book = self.book();
-        let declaration = crate::parse_declaration(&book, &document)?;
+        // Problems name the document's own lines (`lines[i]`), not the assessed import's items.
+        let relabel = |mut errors: FieldErrors| {
+            for e in &mut errors.0 {
+                e.field = e.field.replacen("items[", "lines[", 1);
+            }
+            AppError::Invalid(errors)
+        };
+        let declaration = crate::parse_declaration(&book, &document).map_err(relabel)?;
         let party = self.party(enterprise);
-        let assessment = zonegate_policy::assess(&book, &declaration, party.as_ref(), party.as_ref())?;
+        let assessment =
+            zonegate_policy::assess(&book, &declaration, party.as_ref(), party.as_ref()).map_err(relabel)?;
         let t = &assessment.totals;
         Ok(json!({
             "assessed_on": date,
@@ -1358,7 +1366,7 @@ impl App {
             midnight(to + chrono::TimeDelta::days(1)),
             &BTreeMap::new(),
         );
-        Ok((report_json(&report, &book), report.to_csv()))
+        Ok((report_json(&report), report.to_csv()))
     }
 
     /// The processing figures of the 30 % rule for `quantity` (text, in the item's unit) of a product made
@@ -1823,14 +1831,13 @@ fn item_json(book: &LedgerBook, item: &LedgerItem) -> Value {
     })
 }
 
-fn report_json(report: &WriteOffReport, book: &LedgerBook) -> Value {
+fn report_json(report: &WriteOffReport) -> Value {
     let rows: Vec<Value> = report
         .rows
         .iter()
         .map(|r| {
             let s = r.statement.clone();
             let q = |a: zonegate_ledger::Amount| json!({ "quantity": format_quantity(a.quantity, r.quantity_scale), "value_cny": cny(a.value_fen) });
-            let _ = book;
             json!({
                 "item_no": r.item_no,
                 "hs": r.hs_code,
@@ -1899,7 +1906,6 @@ fn fold(book: &mut LedgerBook, doc: &StoredLedgerDocument) -> AppResult<()> {
     let result: Value = serde_json::from_str(&doc.result_json).map_err(|e| bad(e.to_string()))?;
     let e = doc.enterprise.clone();
     book.documents.insert((e.clone(), doc.kind.clone(), doc.number.clone()), doc.body_sha256.clone());
-    let parse = |v: &Value| -> AppResult<Value> { Ok(v.clone()) };
     match doc.kind.as_str() {
         "item" => {
             if let Some(origin) = body.get("origin").and_then(Value::as_str) {
@@ -1907,7 +1913,7 @@ fn fold(book: &mut LedgerBook, doc: &StoredLedgerDocument) -> AppResult<()> {
             }
         }
         "list" => {
-            let b: ListBody = serde_json::from_value(parse(&body)?).map_err(|e| bad(e.to_string()))?;
+            let b: ListBody = serde_json::from_value(body.clone()).map_err(|e| bad(e.to_string()))?;
             let mut content_taken = Vec::new();
             for t in result.get("content_taken").and_then(Value::as_array).into_iter().flatten() {
                 let item = t.get("item_no").and_then(Value::as_str).unwrap_or_default().to_owned();
