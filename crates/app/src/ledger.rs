@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use zonegate_auth::{Action, PartyKind, Principal, Resource};
 use zonegate_domain::{money::fen_string, FieldErrors, HsCode, UnitCode};
+use zonegate_ledger::documents::with_problems;
 use zonegate_ledger::movement::{format_quantity, plan_cancel, plan_gate_pass, plan_movement, PassLine};
 use zonegate_ledger::{
     patrol, plan_exhibition_back, plan_exhibition_out, plan_exhibition_sale, plan_lease_out, plan_lease_return,
@@ -530,16 +531,15 @@ impl App {
                 .create_account(account)
                 .map_err(|e| AppError::Internal(format!("ledger replay: account {e}")))?;
         }
-        for chunk in log.transfers.chunks(8190) {
-            // Recorded transfers were accepted once; replaying them one by one keeps each independent of
-            // the linked flags of a chain cut by the chunking.
-            for t in chunk {
-                let mut t = t.clone();
-                t.flags.linked = false;
-                book.engine
-                    .apply_single(&t)
-                    .map_err(|e| AppError::Internal(format!("ledger replay: transfer {} refused: {e}", t.id.0)))?;
-            }
+        // Recorded transfers were accepted once, chain by chain (a document's chain is never split), so
+        // they replay as one batch and the engine holds them exactly as stored.
+        let results = book.engine.apply(&log.transfers);
+        let refused = results.iter().zip(&log.transfers).find_map(|(result, t)| match result {
+            Err(e) if e.id() != "linked_event_failed" => Some((t.id.0, *e)),
+            _ => None,
+        });
+        if let Some((id, e)) = refused {
+            return Err(AppError::Internal(format!("ledger replay: transfer {id} refused: {e}")));
         }
         let mut after = None;
         loop {
@@ -880,14 +880,7 @@ fn plan_list(
     }
     let ids = DocumentIds { enterprise, kind: "list", number: &body.number };
     let planned = plan_movement(&book.engine, ids, 0, code, from, to, &lines, true, now);
-    let transfers = match planned {
-        Ok(t) if problems.is_empty() => t,
-        Ok(_) => return Err(errors_of(problems)),
-        Err(p) => {
-            problems.extend(p);
-            return Err(errors_of(problems));
-        }
-    };
+    let transfers = with_problems(problems, planned).map_err(errors_of)?;
     let result = json!({
         "list": body.number,
         "declaration_id": body.declaration_id,
@@ -995,14 +988,8 @@ impl App {
             }
         }
         let ids = DocumentIds { enterprise, kind: "exhibition_sale", number: &body.number };
-        let transfers = match plan_exhibition_sale(&book.engine, ids, &lines, now) {
-            Ok(t) if problems.is_empty() => t,
-            Ok(_) => return Err(errors_of(problems)),
-            Err(p) => {
-                problems.extend(p);
-                return Err(errors_of(problems));
-            }
-        };
+        let transfers =
+            with_problems(problems, plan_exhibition_sale(&book.engine, ids, &lines, now)).map_err(errors_of)?;
         let taxes =
             self.second_line_taxes(enterprise, body.sold_on, &priced, &format!("exhibition-sale-{}", body.number))?;
         let result = json!({
@@ -1664,17 +1651,16 @@ fn plan_correction(
     let ids = DocumentIds { enterprise, kind: "correction", number: &body.number };
     let planned =
         plan_movement(&book.engine, ids, 0, TransferCode::Correction, body.from, body.to, &[line], false, now);
-    let transfers = match planned {
-        Ok(t) if problems.is_empty() => t,
-        Ok(_) => return Err(errors_of(problems)),
-        Err(p) => {
-            problems.extend(p.into_iter().map(|mut p| {
+    // The body has one line of its own: its problems name the body's fields.
+    let planned = planned.map_err(|more| {
+        more.into_iter()
+            .map(|mut p| {
                 p.field = p.field.replace("lines[0].", "");
                 p
-            }));
-            return Err(errors_of(problems));
-        }
-    };
+            })
+            .collect()
+    });
+    let transfers = with_problems(problems, planned).map_err(errors_of)?;
     let result =
         json!({ "corrects": body.corrects, "reason": body.reason, "transfers": transfers_json(book, &transfers) });
     Ok(Planned { number: body.number, items: vec![], accounts: vec![], transfers, result })

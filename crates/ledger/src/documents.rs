@@ -16,3 +16,16 @@ impl Problem {
         Problem { code, field: field.into(), message: message.into() }
     }
 }
+
+/// The planner's result, with problems found before it (a document's head, its parsing) reported first:
+/// the transfers only when there are no problems at all, else every problem at once.
+pub fn with_problems<T>(mut problems: Vec<Problem>, planned: Result<T, Vec<Problem>>) -> Result<T, Vec<Problem>> {
+    match planned {
+        Ok(planned) if problems.is_empty() => Ok(planned),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
+    }
+}

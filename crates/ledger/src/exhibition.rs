@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::documents::Problem;
+use crate::documents::{with_problems, Problem};
 use crate::engine::Ledger;
 use crate::model::{AccountKind, Transfer, TransferCode};
 use crate::movement::{plan_movement, DocumentIds, Line};
@@ -75,7 +75,7 @@ pub fn plan_exhibition_out(
     max_days: u32,
     at: DateTime<Utc>,
 ) -> Result<Vec<Transfer>, Vec<Problem>> {
-    let mut problems = exhibition.problems(max_days);
+    let problems = exhibition.problems(max_days);
     let planned = plan_movement(
         ledger,
         ids,
@@ -87,14 +87,7 @@ pub fn plan_exhibition_out(
         false,
         at,
     );
-    match planned {
-        Ok(t) if problems.is_empty() => Ok(t),
-        Ok(_) => Err(problems),
-        Err(p) => {
-            problems.extend(p);
-            Err(problems)
-        }
-    }
+    with_problems(problems, planned)
 }
 
 /// Plans bringing exhibited goods back (`exhibition_back`, exhibited → stock) at the average cost of the

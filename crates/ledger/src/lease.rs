@@ -14,7 +14,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::documents::Problem;
+use crate::documents::{with_problems, Problem};
 use crate::engine::Ledger;
 use crate::model::{AccountKind, Transfer, TransferCode};
 use crate::movement::{plan_movement, DocumentIds, Line};
@@ -149,7 +149,7 @@ pub fn plan_lease_out(
     lease: &Lease,
     at: DateTime<Utc>,
 ) -> Result<Vec<Transfer>, Vec<Problem>> {
-    let mut problems = lease.problems();
+    let problems = lease.problems();
     let lines: Vec<Line> = lease.lines.iter().map(|l| Line { value_fen: None, ..l.clone() }).collect();
     let planned = plan_movement(
         ledger,
@@ -162,14 +162,7 @@ pub fn plan_lease_out(
         false,
         at,
     );
-    match planned {
-        Ok(t) if problems.is_empty() => Ok(t),
-        Ok(_) => Err(problems),
-        Err(p) => {
-            problems.extend(p);
-            Err(problems)
-        }
-    }
+    with_problems(problems, planned)
 }
 
 /// Plans leased goods coming back (`lease_return`, leased → stock) at the average cost of the leased

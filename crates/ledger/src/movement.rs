@@ -228,8 +228,8 @@ pub fn plan_gate_pass(
         return Err(problems);
     }
     let item_of = |t: &Transfer| ledger.account(t.debit_account_id).map(|r| r.account.ledger.item_no.clone());
-    let wanted: Vec<(usize, &Transfer, u64)> = match lines {
-        None => open.iter().enumerate().map(|(i, t)| (i, *t, t.quantity)).collect(),
+    let wanted: Vec<(&Transfer, u64)> = match lines {
+        None => open.iter().map(|t| (*t, t.quantity)).collect(),
         Some(lines) => {
             let mut seen = HashSet::new();
             let mut out = Vec::new();
@@ -273,7 +273,7 @@ pub fn plan_gate_pass(
                     ));
                     continue;
                 }
-                out.push((i, *t, line.quantity));
+                out.push((*t, line.quantity));
             }
             out
         }
@@ -282,7 +282,7 @@ pub fn plan_gate_pass(
         return Err(problems);
     }
     let mut transfers = Vec::new();
-    for (_, pending, quantity) in wanted {
+    for (pending, quantity) in wanted {
         let value = pro_rata(pending.value_fen, quantity, pending.quantity);
         let index = transfers.len() as u32;
         transfers.push(Transfer::post_of(ids.transfer(index).0, pending, quantity, value, ids.reference(), at));
