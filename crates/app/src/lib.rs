@@ -5,6 +5,7 @@
 //! transaction, idempotently under (declarant, reference). Time comes from a [`Clock`] the caller provides.
 
 pub mod accounts;
+pub mod cbec;
 pub mod error;
 pub mod hs_search;
 pub mod ledger;
@@ -150,6 +151,8 @@ pub struct App {
     risk_writes: tokio::sync::Mutex<()>,
     /// The bonded ledgers: the engine, its indexes and the writers' mutex.
     ledger: ledger::LedgerState,
+    /// Cross-border e-commerce (1210): the engine, its data and the writers' mutex.
+    cbec: cbec::CbecState,
 }
 
 fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
@@ -187,10 +190,12 @@ impl App {
             risk_config,
             risk_writes: tokio::sync::Mutex::new(()),
             ledger: ledger::LedgerState::default(),
+            cbec: cbec::CbecState::default(),
         };
         app.seed_risk().await?;
         app.reload().await?;
         app.load_ledger().await?;
+        app.load_cbec().await?;
         Ok(app)
     }
 

@@ -280,7 +280,7 @@ impl App {
         Some(from)
     }
 
-    fn risk_state(&self) -> AppResult<std::sync::RwLockReadGuard<'_, RiskState>> {
+    pub(crate) fn risk_state(&self) -> AppResult<std::sync::RwLockReadGuard<'_, RiskState>> {
         self.risk.read().map_err(|_| AppError::Internal("risk lock poisoned".into()))
     }
 
@@ -307,6 +307,32 @@ impl App {
             now: self.clock.now(),
         };
         Ok(zonegate_risk::decide(&facts, date, &inputs))
+    }
+
+    /// The channel of a declaration built from another document (an e-commerce order), with the risk data
+    /// already read (one read lock for a whole batch).
+    pub(crate) fn decide_with(
+        &self,
+        state: &RiskState,
+        book: &PolicyBook,
+        declaration: &Declaration,
+        items: &[AssessedItem<'_>],
+        parties: (&Party, &Party),
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Decision {
+        let facts = App::facts(state, book, declaration, items, parties);
+        let date = declaration.declared_on;
+        let rules = state.active_rules(date);
+        let params = state.parameters(date);
+        let inputs = Inputs {
+            rules: &rules,
+            alerts: &state.alerts,
+            params: &params,
+            secret: &self.risk_config.secret,
+            scorer: self.risk_config.scorer.as_deref(),
+            now,
+        };
+        zonegate_risk::decide(&facts, date, &inputs)
     }
 
     /// The facts of a declaration with the credit classes in force and the declarant's record.

@@ -213,10 +213,13 @@ pub enum Action {
     LedgerRead,
     LedgerWrite,
     LedgerSupervise,
+    CbecSubmit,
+    CbecRead,
+    CbecSupervise,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 31] = [
         Action::DeclarationSubmit,
         Action::DeclarationRead,
         Action::DeclarationDecide,
@@ -245,6 +248,9 @@ impl Action {
         Action::LedgerRead,
         Action::LedgerWrite,
         Action::LedgerSupervise,
+        Action::CbecSubmit,
+        Action::CbecRead,
+        Action::CbecSupervise,
     ];
 
     /// The action's Cedar id, also used in error messages and logs.
@@ -278,6 +284,9 @@ impl Action {
             Action::LedgerRead => "ledger.read",
             Action::LedgerWrite => "ledger.write",
             Action::LedgerSupervise => "ledger.supervise",
+            Action::CbecSubmit => "cbec.submit",
+            Action::CbecRead => "cbec.read",
+            Action::CbecSupervise => "cbec.supervise",
         }
     }
 }

@@ -73,7 +73,9 @@ fn resource_for(action: Action) -> Resource {
         | Action::EnterpriseWrite
         | Action::LedgerRead
         | Action::LedgerWrite
-        | Action::LedgerSupervise => party(OTHER),
+        | Action::LedgerSupervise
+        | Action::CbecSubmit
+        | Action::CbecRead => party(OTHER),
         Action::AccountRead | Action::AccountWrite | Action::TokenIssue | Action::TokenRead | Action::TokenRevoke => {
             account("someone", OTHER, PartyKind::Enterprise)
         }

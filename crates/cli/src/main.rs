@@ -2,9 +2,11 @@
 //! (embedded SQLite by default, PostgreSQL for scale) and hands over to the app, the server or the bench.
 
 mod bench;
+mod bench_cbec;
 mod bench_ledger;
 mod bench_reads;
 mod bench_risk;
+mod cbec;
 mod ledger;
 mod offline;
 mod risk;
@@ -102,11 +104,20 @@ enum Command {
     /// Benchmark durable ledger postings: zonegate (engine + SQLite / PostgreSQL store) against the same
     /// double-entry transaction in PostgreSQL, batched and one per commit.
     BenchLedger(bench_ledger::BenchLedgerArgs),
+    /// Cross-border e-commerce clearance: batch ingestion (SQLite, optionally PostgreSQL) and the
+    /// per-message HTTP API's latency at offered rates.
+    BenchCbec(bench_cbec::BenchCbecArgs),
     /// Bonded ledgers: record documents (items, lists, gate passes, processing, exhibitions, leases, stock
     /// counts) and read balances, the data patrol and the write-off statement.
     Ledger {
         #[command(subcommand)]
         what: ledger::LedgerCommand,
+    },
+    /// Cross-border e-commerce, bonded retail import (1210): ingest order, payment and waybill batches, read
+    /// orders, quotas and the incomplete report; generate synthetic traffic and register its companies.
+    Cbec {
+        #[command(subcommand)]
+        what: cbec::CbecCommand,
     },
     /// Train, score and evaluate the learned risk score.
     Risk {
@@ -340,8 +351,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => bench::run(args).await?,
         Command::BenchLedger(args) => bench_ledger::run(args).await?,
+        Command::BenchCbec(args) => bench_cbec::run(args).await?,
         Command::Risk { what } => risk::run(what).await?,
         Command::Ledger { what } => ledger::run(what).await?,
+        Command::Cbec { what } => return cbec::run(what).await,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -62,6 +62,10 @@ pub const LISTS: &[(&str, ListKind, &str)] = &[
     ),
     ("rd_enterprise", ListKind::Parties, "research and development enterprises"),
     ("zero_tariff_entity", ListKind::Parties, "享惠主体 (Hainan): import at zero tariff except the taxable catalogue"),
+    ("cbec_platform", ListKind::Parties, "cross-border e-commerce platforms (电商平台) registered with customs: send orders, withhold tax"),
+    ("cbec_enterprise", ListKind::Parties, "cross-border e-commerce enterprises (电商企业) whose bonded stock is sold (1210)"),
+    ("cbec_payment", ListKind::Parties, "payment companies registered for cross-border e-commerce: send payments"),
+    ("cbec_logistics", ListKind::Parties, "logistics companies registered for cross-border e-commerce: send waybills"),
     (
         "equipment_scope",
         ListKind::Goods,

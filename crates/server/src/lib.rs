@@ -38,6 +38,8 @@ pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
 /// Default largest request body: 1 MiB.
 pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
+/// The default largest e-commerce batch: 32 MiB (about 20,000 documents).
+pub const BATCH_LIMIT_DEFAULT: usize = 32 * 1024 * 1024;
 
 /// Settings of the HTTP layer. Build it with [`ServerConfig::standard`] and change fields as needed; more
 /// fields may be added.
@@ -46,6 +48,8 @@ pub const BODY_LIMIT_DEFAULT: usize = 1024 * 1024;
 pub struct ServerConfig {
     /// Largest request body accepted; a larger one gets `413` with code `body_too_large`.
     pub body_limit_bytes: usize,
+    /// Largest e-commerce batch (`POST /v1/cbec/batches`) accepted.
+    pub batch_limit_bytes: usize,
     /// Mark the session cookie `Secure` (browsers then send it over HTTPS only, and to `localhost`). Turn
     /// off only behind plain HTTP on a trusted network.
     pub secure_cookies: bool,
@@ -61,6 +65,7 @@ impl ServerConfig {
     pub fn standard() -> ServerConfig {
         ServerConfig {
             body_limit_bytes: BODY_LIMIT_DEFAULT,
+            batch_limit_bytes: BATCH_LIMIT_DEFAULT,
             secure_cookies: true,
             logins_per_minute: 10,
             token_requests_per_second: 500,

@@ -3,11 +3,17 @@
 
 use axum::Router;
 
-use crate::handlers::{access, declarations, enterprises, ledger, ops, risk, tariff, whitelist, zones};
+use crate::handlers::{access, cbec, declarations, enterprises, ledger, ops, risk, tariff, whitelist, zones};
 use crate::Shared;
 
 /// Routes anyone may call without credentials; every other route answers `401` without them.
-pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("post", "/v1/session"), ("get", "/healthz"), ("get", "/openapi.json")];
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/session"),
+    ("get", "/healthz"),
+    ("get", "/openapi.json"),
+    ("get", "/01/{gtin}/21/{serial}"),
+    ("get", "/v1/cbec/trace/{gtin}/{serial}/qr.svg"),
+];
 
 /// Declares every route once: `method "path" => handler;`. Generates [`ROUTES`] and `api_routes()`.
 macro_rules! routes {
@@ -63,6 +69,23 @@ routes! {
     get "/v1/ledgers/{uscc}/documents/{kind}/{number}" => ledger::document;
     get "/v1/ledgers/{uscc}/patrol" => ledger::patrol;
     get "/v1/ledgers/{uscc}/writeoff" => ledger::write_off;
+    post "/v1/cbec/orders" => cbec::submit_order;
+    post "/v1/cbec/payments" => cbec::submit_payment;
+    post "/v1/cbec/waybills" => cbec::submit_waybill;
+    post "/v1/cbec/batches" => cbec::batch;
+    get "/v1/cbec/orders/{platform}/{order_no}" => cbec::get_order;
+    post "/v1/cbec/orders/{platform}/{order_no}/cancellation" => cbec::cancel;
+    post "/v1/cbec/orders/{platform}/{order_no}/returns" => cbec::return_goods;
+    post "/v1/cbec/orders/{platform}/{order_no}/inspection" => cbec::inspect;
+    post "/v1/cbec/tax-payments" => cbec::pay;
+    get "/v1/cbec/agents/{uscc}/bills" => cbec::bills;
+    post "/v1/cbec/agents/{uscc}/keys" => cbec::add_key;
+    post "/v1/cbec/agents/{uscc}/guarantee" => cbec::set_guarantee;
+    get "/v1/cbec/incomplete" => cbec::incomplete;
+    get "/v1/cbec/overview" => cbec::overview;
+    post "/v1/cbec/quota-lookups" => cbec::quota;
+    get "/01/{gtin}/21/{serial}" => cbec::trace;
+    get "/v1/cbec/trace/{gtin}/{serial}/qr.svg" => cbec::trace_qr;
     get "/v1/zones" => zones::list_zones;
     get "/v1/zones/{zone}/lists" => zones::list_lists;
     get "/v1/zones/{zone}/lists/{list}" => zones::list_entries;

@@ -111,6 +111,9 @@ async fn every_route_needs_credentials_and_refuses_other_parties() {
     let entry = json!({ "entries": [ { "item": "8528", "effective_from": "2026-03-02" } ] });
     let account = json!({ "user_id": "hq.clerk9", "party": HQ, "party_kind": "enterprise", "roles": ["declarant"], "password": "a long enough password" });
     let party = json!({ "uscc": HQ, "name": "Renamed", "zone_registered": true });
+    // E-commerce documents of the demo importer as platform (parsed before they are authorized).
+    let at = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+    let trio = zonegate_cbec::synthetic::trio("ACC", 1, 10, at, &mut zonegate_cbec::synthetic::Rng::new(1));
     let cases = vec![
         case(Method::POST, "/v1/accounts", "/v1/accounts", Some(account), "shop.declarant"),
         case(Method::GET, "/v1/accounts", &format!("/v1/accounts?party={HQ}"), None, "shop.declarant"),
@@ -264,6 +267,80 @@ async fn every_route_needs_credentials_and_refuses_other_parties() {
             "/v1/alerts/authority:macao-iacm/a-1/withdraw",
             Some(json!({ "reason": "lifted" })),
             "officer",
+        ),
+        case(Method::POST, "/v1/cbec/orders", "/v1/cbec/orders", Some(trio.order.clone()), "shop.declarant"),
+        case(Method::POST, "/v1/cbec/payments", "/v1/cbec/payments", Some(trio.payment.clone()), "hq.declarant"),
+        case(Method::POST, "/v1/cbec/waybills", "/v1/cbec/waybills", Some(trio.waybill.clone()), "hq.declarant"),
+        case(Method::POST, "/v1/cbec/batches", "/v1/cbec/batches", Some(json!(trio.entries())), "bank.boc"),
+        case(
+            Method::GET,
+            "/v1/cbec/orders/{platform}/{order_no}",
+            &format!("/v1/cbec/orders/{HQ}/{}", trio.order_no),
+            None,
+            "shop.declarant",
+        ),
+        case(
+            Method::POST,
+            "/v1/cbec/orders/{platform}/{order_no}/cancellation",
+            &format!("/v1/cbec/orders/{HQ}/{}/cancellation", trio.order_no),
+            Some(json!({ "reason": "out of stock" })),
+            "shop.declarant",
+        ),
+        case(
+            Method::POST,
+            "/v1/cbec/orders/{platform}/{order_no}/returns",
+            &format!("/v1/cbec/orders/{HQ}/{}/returns", trio.order_no),
+            Some(
+                json!({ "return_no": "R-1", "applied_at": "2026-03-02T10:00:00+08:00", "goods_back_at": "2026-03-03T10:00:00+08:00" }),
+            ),
+            "shop.declarant",
+        ),
+        case(
+            Method::POST,
+            "/v1/cbec/orders/{platform}/{order_no}/inspection",
+            &format!("/v1/cbec/orders/{HQ}/{}/inspection", trio.order_no),
+            Some(json!({ "outcome": "no_finding" })),
+            "analyst",
+        ),
+        case(
+            Method::POST,
+            "/v1/cbec/tax-payments",
+            "/v1/cbec/tax-payments",
+            Some(json!({
+                "notice_id": "N-1", "agent": HQ, "period": "2026-03", "amount": "10.00", "bank": "中国银行",
+                "paid_at": "2026-03-02T10:00:00+08:00", "key_id": "k1", "signature": "AAAA"
+            })),
+            "shop.declarant",
+        ),
+        case(
+            Method::GET,
+            "/v1/cbec/agents/{uscc}/bills",
+            &format!("/v1/cbec/agents/{HQ}/bills"),
+            None,
+            "shop.declarant",
+        ),
+        case(
+            Method::POST,
+            "/v1/cbec/agents/{uscc}/keys",
+            &format!("/v1/cbec/agents/{HQ}/keys"),
+            Some(json!({ "key_id": "k1", "public_key": "AAAA", "effective_from": "2026-03-02" })),
+            "hq.declarant",
+        ),
+        case(
+            Method::POST,
+            "/v1/cbec/agents/{uscc}/guarantee",
+            &format!("/v1/cbec/agents/{HQ}/guarantee"),
+            Some(json!({ "amount": "1000.00", "bank": "中国银行", "effective_from": "2026-03-02" })),
+            "hq.declarant",
+        ),
+        case(Method::GET, "/v1/cbec/incomplete", "/v1/cbec/incomplete", None, "analyst"),
+        case(Method::GET, "/v1/cbec/overview", "/v1/cbec/overview", None, "hq.declarant"),
+        case(
+            Method::POST,
+            "/v1/cbec/quota-lookups",
+            "/v1/cbec/quota-lookups",
+            Some(json!({ "id_number": zonegate_cbec::synthetic::buyer_id(1), "year": 2026 })),
+            "analyst",
         ),
     ];
     // The table covers every route that is not public.

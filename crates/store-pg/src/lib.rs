@@ -21,14 +21,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, DeclarationEvent, WRITE_BATCH_MAX};
 use zonegate_store::{
-    AccountRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event, InspectionOutcome,
-    InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, Page, PartyRecord,
-    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError, StoreResult, StoredDeclaration,
-    StoredLedgerDocument, SubmitOutcome, TokenRecord,
+    AccountRecord, CbecReceipt, CbecRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
+    InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewCbecBatch, NewDeclaration,
+    NewLedgerDocument, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError,
+    StoreResult, StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord,
 };
 
 use reader::Reader;
-use writer::{PreparedDeclaration, PreparedLedgerDocument, WriteOp, Writer};
+use writer::{PreparedCbecBatch, PreparedDeclaration, PreparedLedgerDocument, WriteOp, Writer};
 
 /// How many read connections a store opens.
 const READERS: usize = 2;
@@ -262,6 +262,29 @@ impl Store for PgStore {
 
     async fn ledger_log(&self) -> StoreResult<LedgerLog> {
         self.reader()?.ledger_log().await
+    }
+
+    async fn enqueue_cbec(&self, batch: NewCbecBatch) -> StoreResult<CbecReceipt> {
+        // Checked and hashed here, before anything reaches the writer.
+        let batch = backend::cbec_batch_as_stored(batch)?;
+        let event = backend::CbecBatchEvent::new(&batch)?;
+        Ok(CbecReceipt::new(self.writer.enqueue_cbec(PreparedCbecBatch { batch, event }).await?))
+    }
+
+    async fn cbec_last_seq(&self) -> StoreResult<i64> {
+        self.reader()?.cbec_last_seq().await
+    }
+
+    async fn cbec_log(&self, after: i64, limit: u32) -> StoreResult<Vec<CbecRecord>> {
+        self.reader()?.cbec_log(after, limit).await
+    }
+
+    async fn cbec_records_for_order(&self, order_key: &str) -> StoreResult<Vec<CbecRecord>> {
+        self.reader()?.cbec_records_for_order(order_key).await
+    }
+
+    async fn get_cbec_record(&self, kind: &str, key: &str) -> StoreResult<CbecRecord> {
+        self.reader()?.get_cbec_record(kind, key).await
     }
 
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {

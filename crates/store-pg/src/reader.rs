@@ -13,7 +13,7 @@ use tokio_postgres::{Client, Row, Statement};
 use zonegate_ledger::{Account, AccountId, LedgerItem, LedgerKey, Transfer};
 use zonegate_store::backend::{self, from_micros, ChainVerifier};
 use zonegate_store::{
-    AccountRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
+    AccountRecord, CbecRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
     InspectionRecord, LedgerLog, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError,
     StoreResult, StoredDeclaration, StoredLedgerDocument, TokenRecord,
 };
@@ -112,6 +112,9 @@ const STATS_SQL: &str = "\
         FROM (SELECT array_agg(latency_us ORDER BY latency_us) AS sorted, count(*) AS n FROM sel) AS a \
         CROSS JOIN unnest($5::bigint[]) AS p (percent) \
         WHERE a.n > 0";
+const CBEC_SELECT: &str =
+    "SELECT seq, kind, key, order_key, body_sha256, body_json, recorded_by, recorded_at_us FROM cbec_log";
+
 const EVENT_SELECT: &str = "SELECT seq, recorded_at_us, kind, subject, payload_json, prev_hash, hash FROM events";
 
 /// How many events `verify_chain` fetches per round trip.
@@ -201,6 +204,21 @@ pub(crate) fn inspection_from_row(row: &Row) -> StoreResult<InspectionRecord> {
         body_sha256: get(row, 3, WHAT)?,
         recorded_by: get(row, 4, WHAT)?,
         recorded_at: from_micros(get(row, 5, WHAT)?)?,
+    })
+}
+
+/// A row of `CBEC_SELECT`.
+fn cbec_record_from_row(row: &Row) -> StoreResult<CbecRecord> {
+    const WHAT: &str = "read cbec record";
+    Ok(CbecRecord {
+        seq: get(row, 0, WHAT)?,
+        kind: get(row, 1, WHAT)?,
+        key: get(row, 2, WHAT)?,
+        order_key: get(row, 3, WHAT)?,
+        body_sha256: get(row, 4, WHAT)?,
+        body_json: get(row, 5, WHAT)?,
+        recorded_by: get(row, 6, WHAT)?,
+        recorded_at: from_micros(get(row, 7, WHAT)?)?,
     })
 }
 
@@ -331,6 +349,10 @@ struct Statements {
     ledger_items: Statement,
     ledger_accounts: Statement,
     ledger_transfers: Statement,
+    cbec_last_seq: Statement,
+    cbec_log: Statement,
+    cbec_for_order: Statement,
+    cbec_record: Statement,
 }
 
 /// One read connection.
@@ -410,6 +432,10 @@ impl Reader {
                     .into(),
             )
             .await?,
+            cbec_last_seq: prepare("SELECT coalesce(max(seq), 0)::bigint FROM cbec_log".into()).await?,
+            cbec_log: prepare(format!("{CBEC_SELECT} WHERE seq > $1 ORDER BY seq LIMIT $2")).await?,
+            cbec_for_order: prepare(format!("{CBEC_SELECT} WHERE order_key = $1 ORDER BY seq")).await?,
+            cbec_record: prepare(format!("{CBEC_SELECT} WHERE kind = $1 AND key = $2")).await?,
         };
         Ok(Reader { client, statements, listings: Mutex::new(HashMap::new()) })
     }
@@ -676,6 +702,28 @@ impl Reader {
                 .map(ledger_transfer_from_row)
                 .collect::<StoreResult<_>>()?,
         })
+    }
+
+    pub(crate) async fn cbec_last_seq(&self) -> StoreResult<i64> {
+        let row = self.client.query_one(&self.statements.cbec_last_seq, &[]).await.ctx("read cbec log end")?;
+        get(&row, 0, "read cbec log end")
+    }
+
+    pub(crate) async fn cbec_log(&self, after: i64, limit: u32) -> StoreResult<Vec<CbecRecord>> {
+        let limit = i64::from(backend::clamp_cbec_limit(limit));
+        let rows = self.client.query(&self.statements.cbec_log, &[&after, &limit]).await.ctx("read cbec log")?;
+        rows.iter().map(cbec_record_from_row).collect()
+    }
+
+    pub(crate) async fn cbec_records_for_order(&self, order_key: &str) -> StoreResult<Vec<CbecRecord>> {
+        let rows =
+            self.client.query(&self.statements.cbec_for_order, &[&order_key]).await.ctx("read cbec order records")?;
+        rows.iter().map(cbec_record_from_row).collect()
+    }
+
+    pub(crate) async fn get_cbec_record(&self, kind: &str, key: &str) -> StoreResult<CbecRecord> {
+        let row = self.client.query_opt(&self.statements.cbec_record, &[&kind, &key]).await.ctx("get cbec record")?;
+        row.as_ref().map(cbec_record_from_row).transpose()?.ok_or(StoreError::NotFound)
     }
 
     async fn events_page(&self, after: i64, limit: i64) -> StoreResult<Vec<Event>> {

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 3, name: "inspections", sql: include_str!("../migrations/0003_inspections.sql") },
     Migration { version: 4, name: "ledger", sql: include_str!("../migrations/0004_ledger.sql") },
+    Migration { version: 5, name: "cbec", sql: include_str!("../migrations/0005_cbec.sql") },
 ];
 
 /// `name` as a quoted SQL identifier.

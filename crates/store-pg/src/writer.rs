@@ -33,11 +33,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement, Transaction};
-use zonegate_store::backend::{self, classify, to_micros, ChainHead, DeclarationEvent, LedgerDocumentEvent};
+use zonegate_store::backend::{
+    self, classify, to_micros, CbecBatchEvent, ChainHead, DeclarationEvent, LedgerDocumentEvent,
+};
 use zonegate_store::{
-    AccountRecord, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, NewDeclaration,
-    NewLedgerDocument, PartyRecord, PolicyRow, Revocation, SessionRecord, StoreError, StoreResult, StoredDeclaration,
-    SubmitOutcome, TokenRecord,
+    AccountRecord, CbecCommitted, CbecRecord, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome,
+    NewCbecBatch, NewDeclaration, NewLedgerDocument, PartyRecord, PolicyRow, Revocation, SessionRecord, StoreError,
+    StoreResult, StoredDeclaration, SubmitOutcome, TokenRecord,
 };
 
 use crate::error::Context;
@@ -114,6 +116,15 @@ pub(crate) enum WriteOp {
     },
     /// Answers what recording did ([`Done::LedgerDocument`]).
     RecordLedgerDocument(Box<PreparedLedgerDocument>),
+    /// Answers the seqs committed ([`Done::Cbec`]).
+    RecordCbec(Box<PreparedCbecBatch>),
+}
+
+/// A batch of e-commerce log records ready for the writer: checked, timestamps truncated and its event
+/// hashed already.
+pub(crate) struct PreparedCbecBatch {
+    pub batch: NewCbecBatch,
+    pub event: CbecBatchEvent,
 }
 
 /// A ledger document ready for the writer: checked, truncated and its event payload hashed already.
@@ -128,6 +139,7 @@ enum Done {
     Token(TokenRecord),
     Inspection(InspectionOutcome),
     LedgerDocument(LedgerDocumentOutcome),
+    Cbec(CbecCommitted),
 }
 
 pub(crate) enum Reply {
@@ -136,6 +148,7 @@ pub(crate) enum Reply {
     Token(oneshot::Sender<StoreResult<TokenRecord>>),
     Inspection(oneshot::Sender<StoreResult<InspectionOutcome>>),
     LedgerDocument(oneshot::Sender<StoreResult<LedgerDocumentOutcome>>),
+    Cbec(oneshot::Sender<StoreResult<CbecCommitted>>),
 }
 
 struct Request {
@@ -184,6 +197,11 @@ impl Request {
                 Ok(_) => Err(mismatched()),
                 Err(e) => Err(e),
             })),
+            Reply::Cbec(reply) => drop(reply.send(match result {
+                Ok(Done::Cbec(committed)) => Ok(committed),
+                Ok(_) => Err(mismatched()),
+                Err(e) => Err(e),
+            })),
         }
     }
 }
@@ -214,6 +232,9 @@ struct Statements {
     insert_ledger_accounts: Statement,
     insert_ledger_transfers: Statement,
     insert_event: Statement,
+    cbec_last_seq: Statement,
+    copy_cbec: Statement,
+    insert_cbec: Statement,
 }
 
 /// What a batch attempt tracks as it goes: the chain head and the next ids to hand out.
@@ -282,6 +303,21 @@ fn declaration_columns<'a>(id: &'a i64, d: &'a NewDeclaration, times: &'a [i64; 
     ]
 }
 
+/// The `cbec_log` columns, in the order of [`CBEC_TYPES`] and [`cbec_columns`].
+const CBEC_COLUMNS: &str = "seq, kind, key, order_key, body_sha256, body_json, recorded_by, recorded_at_us";
+
+/// The types of [`CBEC_COLUMNS`], in order.
+const CBEC_TYPES: [Type; 8] =
+    [Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8];
+
+/// A batch up to this many records is inserted with one `unnest` statement; a larger one by binary COPY.
+const CBEC_COPY_FROM: usize = 16;
+
+/// A record's column values in the order of [`CBEC_COLUMNS`].
+fn cbec_columns<'a>(r: &'a CbecRecord, recorded_at_us: &'a i64) -> [&'a (dyn ToSql + Sync); 8] {
+    [&r.seq, &r.kind, &r.key, &r.order_key, &r.body_sha256, &r.body_json, &r.recorded_by, recorded_at_us]
+}
+
 /// The handle the store keeps. Dropping it ends the writer task once the queue is empty.
 pub(crate) struct Writer {
     requests: mpsc::Sender<Request>,
@@ -338,6 +374,16 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.send(WriteOp::RecordLedgerDocument(Box::new(prepared)), Reply::LedgerDocument(reply)).await?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Queues a batch of e-commerce log records and returns where its answer will arrive.
+    pub(crate) async fn enqueue_cbec(
+        &self,
+        prepared: PreparedCbecBatch,
+    ) -> StoreResult<oneshot::Receiver<StoreResult<CbecCommitted>>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(WriteOp::RecordCbec(Box::new(prepared)), Reply::Cbec(reply)).await?;
+        Ok(answer)
     }
 
     /// Runs a write that answers an inspection outcome ([`WriteOp::RecordInspection`]), once its batch has
@@ -516,6 +562,18 @@ async fn prepare(client: &Client) -> StoreResult<Statements> {
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .await?,
+        cbec_last_seq: prepare("SELECT coalesce(max(seq), 0)::bigint FROM cbec_log").await?,
+        copy_cbec: client
+            .prepare(&format!("COPY cbec_log ({CBEC_COLUMNS}) FROM STDIN BINARY"))
+            .await
+            .ctx("prepare COPY cbec_log")?,
+        insert_cbec: client
+            .prepare(&format!(
+                "INSERT INTO cbec_log ({CBEC_COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], \
+                 $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])"
+            ))
+            .await
+            .ctx("prepare cbec_log insert")?,
     })
 }
 
@@ -783,6 +841,7 @@ async fn run(tx: &Transaction<'_>, statements: &Statements, state: &mut BatchSta
         WriteOp::RecordLedgerDocument(prepared) => {
             record_ledger_document(tx, statements, state, prepared).await.map(Done::LedgerDocument)
         }
+        WriteOp::RecordCbec(prepared) => record_cbec(tx, statements, state, prepared).await.map(Done::Cbec),
     }
 }
 
@@ -1211,4 +1270,78 @@ async fn record_ledger_document(
     appended.ctx("insert ledger document event")?;
     state.head = head;
     Ok(LedgerDocumentOutcome::Created(backend::stored_ledger_document(seq, d)))
+}
+
+/// Appends a batch to the e-commerce log with its `cbec.batch_recorded` event, if the log is where the batch
+/// expects it: `max(seq)` is read inside the transaction, after the writer's advisory lock, so it sees every
+/// batch committed before, by this process or another that takes the lock (all `PgStore`s do; a process
+/// writing `cbec_log` without the lock could race the check, and the primary key would then fail one of
+/// the two). The rows go in by binary COPY (by one `unnest` insert for a few). A (kind, key) recorded
+/// already fails the request, naming them; the writer then rolls back this request alone.
+async fn record_cbec(
+    tx: &Transaction<'_>,
+    statements: &Statements,
+    state: &mut BatchState,
+    prepared: &PreparedCbecBatch,
+) -> StoreResult<CbecCommitted> {
+    let PreparedCbecBatch { batch, event } = prepared;
+    let row = tx.query_one(&statements.cbec_last_seq, &[]).await.ctx("read cbec log end")?;
+    let last: i64 = row.try_get(0).ctx("read cbec log end")?;
+    if last != batch.after_seq {
+        return Err(backend::cbec_log_moved(last, batch.after_seq));
+    }
+    let records = &batch.records;
+    let inserted = if records.len() > CBEC_COPY_FROM {
+        let copy = async {
+            let sink = tx.copy_in(&statements.copy_cbec).await?;
+            let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &CBEC_TYPES));
+            for r in records {
+                let recorded_at_us = to_micros(r.recorded_at);
+                writer.as_mut().write(&cbec_columns(r, &recorded_at_us)).await?;
+            }
+            writer.finish().await
+        };
+        copy.await
+    } else {
+        let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+        let text = |f: fn(&CbecRecord) -> &str| records.iter().map(f).collect::<Vec<&str>>();
+        let (kinds, keys, orders) = (text(|r| &r.kind), text(|r| &r.key), text(|r| &r.order_key));
+        let (hashes, bodies, authors) = (text(|r| &r.body_sha256), text(|r| &r.body_json), text(|r| &r.recorded_by));
+        let times: Vec<i64> = records.iter().map(|r| to_micros(r.recorded_at)).collect();
+        tx.execute(&statements.insert_cbec, &[&seqs, &kinds, &keys, &orders, &hashes, &bodies, &authors, &times]).await
+    };
+    if let Err(e) = inserted {
+        return Err(cbec_insert_failure(&e, records));
+    }
+    let mut head = state.head.clone();
+    let event =
+        head.next(event.recorded_at, backend::CBEC_BATCH_RECORDED, event.subject.clone(), event.payload.clone());
+    let event_at = to_micros(event.recorded_at);
+    tx.execute(
+        &statements.insert_event,
+        &[&event.seq, &event_at, &event.kind, &event.subject, &event.payload_json, &event.prev_hash, &event.hash],
+    )
+    .await
+    .ctx("insert cbec batch event")?;
+    state.head = head;
+    Ok(prepared.event.committed())
+}
+
+/// The error of a failed cbec insert: a (kind, key) recorded already is named (found by matching the
+/// server's detail against the batch's records); anything else is described as it came.
+fn cbec_insert_failure(e: &tokio_postgres::Error, records: &[CbecRecord]) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        if *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION && db.constraint() == Some("cbec_log_key") {
+            if let Some(detail) = db.detail() {
+                let named = records
+                    .iter()
+                    .find(|r| detail == format!("Key (kind, key)=({}, {}) already exists.", r.kind, r.key));
+                if let Some(r) = named {
+                    return backend::cbec_duplicate(&r.kind, &r.key);
+                }
+            }
+            return StoreError::Backend(format!("cbec record exists already: {}", crate::error::describe(e)));
+        }
+    }
+    StoreError::Backend(format!("postgres: insert cbec records: {}", crate::error::describe(e)))
 }

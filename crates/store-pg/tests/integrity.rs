@@ -14,7 +14,7 @@ mod common;
 use std::sync::Arc;
 
 use zonegate_store::backend::{self, ChainHead, Migration};
-use zonegate_store::conformance::{at, declaration};
+use zonegate_store::conformance::{at, cbec_batch, declaration};
 use zonegate_store::{
     AccountRecord, PartyRecord, PolicyRow, SessionRecord, StatsQuery, Store, StoreError, SubmitOutcome, TokenRecord,
 };
@@ -173,6 +173,7 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
         };
         store.start_session(session.clone()).await.unwrap();
         store.end_session(&session.session_sha256, at(8, 0)).await.unwrap();
+        store.enqueue_cbec(cbec_batch(0, &[("order", "SO-1", "P1/SO-1")])).await.unwrap().durable().await.unwrap();
         let raw = fixture.raw().await;
         for sql in [
             "UPDATE events SET payload_json = '{}' WHERE seq = 1",
@@ -199,6 +200,9 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
             "UPDATE session_ends SET ended_at_us = 0",
             "DELETE FROM session_ends",
             "TRUNCATE session_ends",
+            "UPDATE cbec_log SET body_sha256 = 'x'",
+            "DELETE FROM cbec_log",
+            "TRUNCATE cbec_log",
         ] {
             let err = raw.batch_execute(sql).await.expect_err(sql);
             let text = err.as_db_error().map(|db| db.message().to_owned()).unwrap_or_else(|| err.to_string());
@@ -214,7 +218,7 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
             .await
             .unwrap_err();
         assert_eq!(duplicate.code(), Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION));
-        assert_eq!(store.verify_chain().await.unwrap().events, 8);
+        assert_eq!(store.verify_chain().await.unwrap().events, 9);
     })
     .await;
 }
@@ -240,7 +244,7 @@ async fn reconnecting_applies_nothing_and_continues_the_chain() {
 
         let raw = fixture.raw().await;
         let rows = raw.query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[]).await.unwrap();
-        assert_eq!(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(rows.iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
         assert!(rows.iter().all(|row| row.get::<_, String>(1).len() == 64));
     })
     .await;

@@ -24,16 +24,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use zonegate_store::backend::{self, truncate_to_micros, WRITE_BATCH_MAX};
 use zonegate_store::{
-    AccountRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event, InspectionOutcome,
-    InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, Page, PartyRecord,
-    PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreResult, StoredDeclaration, StoredLedgerDocument,
-    SubmitOutcome, TokenRecord,
+    AccountRecord, CbecReceipt, CbecRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
+    InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewCbecBatch, NewDeclaration,
+    NewLedgerDocument, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreResult,
+    StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord,
 };
 
 pub use schema::Durability;
 
 use reader::Readers;
-use sql::{PreparedDeclaration, PreparedLedgerDocument};
+use sql::{PreparedCbecBatch, PreparedDeclaration, PreparedLedgerDocument};
 use writer::Writer;
 
 /// Tuning of a [`SqliteStore`]; the defaults are durable and suit a small server.
@@ -290,6 +290,31 @@ impl Store for SqliteStore {
 
     async fn ledger_log(&self) -> StoreResult<LedgerLog> {
         self.read(sql::ledger_log).await
+    }
+
+    async fn enqueue_cbec(&self, batch: NewCbecBatch) -> StoreResult<CbecReceipt> {
+        // Checked, compressed and hashed here, on the caller's task: the writer thread only binds and inserts.
+        let prepared = PreparedCbecBatch::new(batch)?;
+        let pending = self.writer.enqueue(move |conn, head| sql::record_cbec_batch(conn, head, &prepared)).await?;
+        Ok(CbecReceipt::new(pending))
+    }
+
+    async fn cbec_last_seq(&self) -> StoreResult<i64> {
+        self.read(sql::cbec_last_seq).await
+    }
+
+    async fn cbec_log(&self, after: i64, limit: u32) -> StoreResult<Vec<CbecRecord>> {
+        self.read(move |conn| sql::cbec_log(conn, after, limit)).await
+    }
+
+    async fn cbec_records_for_order(&self, order_key: &str) -> StoreResult<Vec<CbecRecord>> {
+        let order_key = order_key.to_owned();
+        self.read(move |conn| sql::cbec_records_for_order(conn, &order_key)).await
+    }
+
+    async fn get_cbec_record(&self, kind: &str, key: &str) -> StoreResult<CbecRecord> {
+        let (kind, key) = (kind.to_owned(), key.to_owned());
+        self.read(move |conn| sql::get_cbec_record(conn, &kind, &key)).await
     }
 
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {

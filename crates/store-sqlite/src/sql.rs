@@ -8,14 +8,14 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use zonegate_ledger::{Account, AccountId, LedgerItem, LedgerKey};
 use zonegate_store::backend::{
-    self, classify, date_from_days, date_to_days, from_micros, stored_from_new, to_micros, ChainHead, ChainVerifier,
-    DeclarationEvent, LedgerDocumentEvent,
+    self, classify, date_from_days, date_to_days, from_micros, stored_from_new, to_micros, CbecBatchEvent, ChainHead,
+    ChainVerifier, DeclarationEvent, LedgerDocumentEvent,
 };
 use zonegate_store::{
-    AccountRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
-    InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, Page,
-    PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError, StoreResult, StoredDeclaration,
-    StoredLedgerDocument, SubmitOutcome, TokenRecord,
+    AccountRecord, CbecCommitted, CbecRecord, ChainReport, DailyFlow, DeclarantHistory, DeclarationFilter,
+    DeclarationStats, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewCbecBatch,
+    NewDeclaration, NewLedgerDocument, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, StoreError,
+    StoreResult, StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord,
 };
 
 /// Adds what was being done to a driver error.
@@ -1195,4 +1195,150 @@ pub(crate) fn ledger_log(conn: &Connection) -> StoreResult<LedgerLog> {
 
 fn row_get<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> StoreResult<T> {
     row.get(index).ctx("read ledger record")
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross-border e-commerce log
+
+/// A batch of e-commerce log records ready for the writer: checked, its bodies compressed and its event
+/// hashed already, so the writer thread only binds and inserts.
+pub(crate) struct PreparedCbecBatch {
+    pub batch: NewCbecBatch,
+    /// Every record's body, LZ4-compressed with its size prepended (the format of [`compress`]), one after
+    /// the other: record `i` is `bodies_lz4[ends[i - 1]..ends[i]]`. One buffer instead of a `Vec` each.
+    bodies_lz4: Vec<u8>,
+    ends: Vec<usize>,
+    pub event: CbecBatchEvent,
+}
+
+impl PreparedCbecBatch {
+    pub(crate) fn new(batch: NewCbecBatch) -> StoreResult<Self> {
+        let batch = backend::cbec_batch_as_stored(batch)?;
+        let event = CbecBatchEvent::new(&batch)?;
+        let raw: usize = batch.records.iter().map(|r| r.body_json.len()).sum();
+        let mut bodies_lz4 = Vec::with_capacity(raw / 2 + 16 * batch.records.len());
+        let mut ends = Vec::with_capacity(batch.records.len());
+        for record in &batch.records {
+            let body = record.body_json.as_bytes();
+            let size = u32::try_from(body.len())
+                .ok()
+                .filter(|&size| size as usize <= JSON_BYTES_MAX)
+                .ok_or_else(|| StoreError::Backend(format!("cbec record {}: body too large", record.seq)))?;
+            let start = bodies_lz4.len();
+            bodies_lz4.extend_from_slice(&size.to_le_bytes());
+            bodies_lz4.resize(start + 4 + lz4_flex::block::get_maximum_output_size(body.len()), 0);
+            let written = lz4_flex::block::compress_into(body, &mut bodies_lz4[start + 4..])
+                .map_err(|e| StoreError::Backend(format!("cbec record {}: compress body: {e}", record.seq)))?;
+            bodies_lz4.truncate(start + 4 + written);
+            ends.push(bodies_lz4.len());
+        }
+        Ok(PreparedCbecBatch { batch, bodies_lz4, ends, event })
+    }
+
+    fn body_lz4(&self, index: usize) -> &[u8] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.bodies_lz4[start..self.ends[index]]
+    }
+}
+
+const CBEC_SELECT: &str =
+    "SELECT seq, kind, key, order_key, body_sha256, body_lz4, recorded_by, recorded_at_us FROM cbec_log";
+
+fn cbec_record_from_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<CbecRecord>> {
+    let (seq, kind, key, order_key, body_sha256) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+    let body = row.get_ref(5)?.as_blob()?;
+    let (recorded_by, micros) = (row.get(6)?, row.get::<_, i64>(7)?);
+    Ok((|| {
+        Ok(CbecRecord {
+            seq,
+            kind,
+            key,
+            order_key,
+            body_sha256,
+            body_json: decompress(body, &format!("cbec record {seq} body"))?,
+            recorded_by,
+            recorded_at: from_micros(micros)?,
+        })
+    })())
+}
+
+fn cbec_last_seq_in(conn: &Connection) -> StoreResult<i64> {
+    conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM cbec_log")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        .ctx("read cbec log end")
+}
+
+/// Appends a batch to the e-commerce log with its `cbec.batch_recorded` event, if the log is where the batch
+/// expects it. A (kind, key) recorded already fails the request (the writer rolls it back alone).
+pub(crate) fn record_cbec_batch(
+    conn: &Connection,
+    head: &mut ChainHead,
+    prepared: &PreparedCbecBatch,
+) -> StoreResult<CbecCommitted> {
+    let last = cbec_last_seq_in(conn)?;
+    if last != prepared.batch.after_seq {
+        return Err(backend::cbec_log_moved(last, prepared.batch.after_seq));
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO cbec_log (seq, kind, key, order_key, body_sha256, body_lz4, recorded_by, recorded_at_us) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .ctx("prepare cbec record insert")?;
+    for (index, r) in prepared.batch.records.iter().enumerate() {
+        let inserted = stmt.execute(params![
+            r.seq,
+            r.kind,
+            r.key,
+            r.order_key,
+            r.body_sha256,
+            prepared.body_lz4(index),
+            r.recorded_by,
+            to_micros(r.recorded_at)
+        ]);
+        match inserted {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+                return Err(backend::cbec_duplicate(&r.kind, &r.key));
+            }
+            Err(e) => return Err(e).ctx("insert cbec record"),
+        }
+    }
+    let event = &prepared.event;
+    let event =
+        head.next(event.recorded_at, backend::CBEC_BATCH_RECORDED, event.subject.clone(), event.payload.clone());
+    insert_event(conn, &event)?;
+    Ok(prepared.event.committed())
+}
+
+pub(crate) fn cbec_last_seq(conn: &Connection) -> StoreResult<i64> {
+    cbec_last_seq_in(conn)
+}
+
+pub(crate) fn cbec_log(conn: &Connection, after: i64, limit: u32) -> StoreResult<Vec<CbecRecord>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{CBEC_SELECT} WHERE seq > ?1 ORDER BY seq LIMIT ?2"))
+        .ctx("prepare cbec log page")?;
+    let rows =
+        stmt.query_map(params![after, backend::clamp_cbec_limit(limit)], cbec_record_from_row).ctx("read cbec log")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read cbec log")?.into_iter().collect()
+}
+
+pub(crate) fn cbec_records_for_order(conn: &Connection, order_key: &str) -> StoreResult<Vec<CbecRecord>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{CBEC_SELECT} WHERE order_key = ?1 ORDER BY seq"))
+        .ctx("prepare cbec order records")?;
+    let rows = stmt.query_map([order_key], cbec_record_from_row).ctx("read cbec order records")?;
+    rows.collect::<Result<Vec<_>, _>>().ctx("read cbec order records")?.into_iter().collect()
+}
+
+pub(crate) fn get_cbec_record(conn: &Connection, kind: &str, key: &str) -> StoreResult<CbecRecord> {
+    let mut stmt = conn
+        .prepare_cached(&format!("{CBEC_SELECT} WHERE kind = ?1 AND key = ?2"))
+        .ctx("prepare cbec record lookup")?;
+    stmt.query_row([kind, key], cbec_record_from_row)
+        .optional()
+        .ctx("read cbec record")?
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }

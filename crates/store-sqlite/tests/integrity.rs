@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 use zonegate_store::backend::{self, ChainHead, Migration};
-use zonegate_store::conformance::{at, declaration};
+use zonegate_store::conformance::{at, cbec_batch, declaration};
 use zonegate_store::{
     AccountRecord, PartyRecord, SessionRecord, StatsQuery, Store, StoreError, SubmitOutcome, TokenRecord,
 };
@@ -152,6 +152,7 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
     };
     store.start_session(session.clone()).await.unwrap();
     store.end_session(&session.session_sha256, at(8, 0)).await.unwrap();
+    store.enqueue_cbec(cbec_batch(0, &[("order", "SO-1", "P1/SO-1")])).await.unwrap().durable().await.unwrap();
     let conn = raw(&dir.db());
     for sql in [
         "UPDATE events SET payload_json = '{}' WHERE seq = 1",
@@ -174,6 +175,8 @@ async fn insert_only_tables_refuse_changes_and_the_key_is_unique() {
         "DELETE FROM sessions",
         "UPDATE session_ends SET ended_at_us = 0",
         "DELETE FROM session_ends",
+        "UPDATE cbec_log SET body_sha256 = 'x'",
+        "DELETE FROM cbec_log",
     ] {
         let result = conn.execute_batch(sql);
         if sql.starts_with("INSERT") {
@@ -219,7 +222,7 @@ async fn reopening_applies_nothing_and_continues_the_chain() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(applied.iter().map(|(version, _)| *version).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(applied.iter().map(|(version, _)| *version).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
     assert!(applied.iter().all(|(_, checksum)| checksum.len() == 64));
 }
 

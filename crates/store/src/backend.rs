@@ -14,9 +14,9 @@ use zonegate_ledger::{
 };
 
 use crate::{
-    AccountRecord, ChainReport, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, NewDeclaration,
-    NewLedgerDocument, PartyRecord, PolicyRow, SessionRecord, StoreError, StoreResult, StoredDeclaration,
-    StoredLedgerDocument, SubmitOutcome, TokenRecord, PAGE_SIZE_MAX,
+    AccountRecord, CbecRecord, ChainReport, Event, InspectionOutcome, InspectionRecord, LedgerDocumentOutcome,
+    NewCbecBatch, NewDeclaration, NewLedgerDocument, PartyRecord, PolicyRow, SessionRecord, StoreError, StoreResult,
+    StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord, CBEC_LOG_PAGE_MAX, PAGE_SIZE_MAX,
 };
 
 /// Event kind appended when a declaration is recorded.
@@ -36,6 +36,13 @@ pub const INSPECTION_RECORDED: &str = "inspection.recorded";
 
 /// Event kind appended when a ledger document is recorded (subject: [`ledger_document_subject`]).
 pub const LEDGER_DOCUMENT_RECORDED: &str = "ledger.document_recorded";
+/// Event kind appended once per batch of e-commerce log records (subject: [`cbec_batch_subject`], payload:
+/// [`cbec_batch_payload`]).
+pub const CBEC_BATCH_RECORDED: &str = "cbec.batch_recorded";
+/// Longest `kind` of a [`crate::CbecRecord`], in characters.
+pub const CBEC_KIND_CHARS_MAX: usize = 32;
+/// Longest `key` of a [`crate::CbecRecord`], in characters.
+pub const CBEC_KEY_CHARS_MAX: usize = 200;
 
 /// The outcomes an inspection may record (the `inspections.outcome` CHECK of both backends).
 pub const INSPECTION_OUTCOMES: [&str; 2] = ["no_finding", "finding"];
@@ -52,6 +59,11 @@ pub const WRITE_BATCH_MAX: usize = 2048;
 /// The page size a list call actually uses: `1..=PAGE_SIZE_MAX`.
 pub fn clamp_limit(limit: u32) -> u32 {
     limit.clamp(1, PAGE_SIZE_MAX)
+}
+
+/// The page size [`crate::Store::cbec_log`] actually uses: `1..=CBEC_LOG_PAGE_MAX`.
+pub fn clamp_cbec_limit(limit: u32) -> u32 {
+    limit.clamp(1, CBEC_LOG_PAGE_MAX)
 }
 
 /// Microseconds since the Unix epoch; anything finer is dropped (the app already truncates).
@@ -1044,4 +1056,133 @@ mod tests {
         let lf = Migration { version: 1, name: "init", sql: "create table a(x);\n" };
         assert_eq!(crlf.checksum(), lf.checksum());
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross-border e-commerce log
+
+/// The batch as [`crate::Store::enqueue_cbec`] stores it, checked before anything is queued: at least one
+/// record, seqs `after_seq + 1, +2, …` in order (`after_seq ≥ 0`), kinds of 1..=[`CBEC_KIND_CHARS_MAX`] and
+/// keys of 1..=[`CBEC_KEY_CHARS_MAX`] characters, no (kind, key) twice in the batch; timestamps at whole
+/// microseconds.
+pub fn cbec_batch_as_stored(mut batch: NewCbecBatch) -> StoreResult<NewCbecBatch> {
+    let refuse =
+        |detail: String| Err(StoreError::Backend(format!("cbec batch after seq {}: {detail}", batch.after_seq)));
+    if batch.records.is_empty() {
+        return refuse("no records".into());
+    }
+    if batch.after_seq < 0 {
+        return refuse("after_seq must not be negative".into());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(batch.records.len());
+    let mut expected = batch.after_seq;
+    for record in &batch.records {
+        expected = match expected.checked_add(1) {
+            Some(next) => next,
+            None => return refuse("seq overflows".into()),
+        };
+        if record.seq != expected {
+            return refuse(format!(
+                "record seq {} where {expected} was expected (seqs must be contiguous)",
+                record.seq
+            ));
+        }
+        let kind_chars = record.kind.chars().count();
+        if kind_chars == 0 || kind_chars > CBEC_KIND_CHARS_MAX {
+            return refuse(format!(
+                "record {}: kind must have 1 to {CBEC_KIND_CHARS_MAX} characters, has {kind_chars}",
+                record.seq
+            ));
+        }
+        let key_chars = record.key.chars().count();
+        if key_chars == 0 || key_chars > CBEC_KEY_CHARS_MAX {
+            return refuse(format!(
+                "record {}: key must have 1 to {CBEC_KEY_CHARS_MAX} characters, has {key_chars}",
+                record.seq
+            ));
+        }
+        if !seen.insert((record.kind.as_str(), record.key.as_str())) {
+            return refuse(format!("cbec record {}/{} appears twice in the batch", record.kind, record.key));
+        }
+    }
+    drop(seen);
+    for record in &mut batch.records {
+        record.recorded_at = truncate_to_micros(record.recorded_at)?;
+    }
+    Ok(batch)
+}
+
+/// Subject of a `cbec.batch_recorded` event.
+pub fn cbec_batch_subject(first_seq: i64, last_seq: i64) -> String {
+    format!("cbec/{first_seq}-{last_seq}")
+}
+
+/// SHA-256 (hex) over each record's line `seq\tkind\tkey\tbody_sha256\n`, in order: pins the records (and,
+/// through their hashes, the bodies) without putting any of their content into the chain.
+pub fn cbec_digest(records: &[CbecRecord]) -> String {
+    use std::fmt::Write as _;
+    let mut hasher = Sha256::new();
+    let mut seq = String::with_capacity(20);
+    for record in records {
+        seq.clear();
+        let _ = write!(seq, "{}", record.seq);
+        hasher.update(seq.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(record.kind.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(record.key.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(record.body_sha256.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Payload of a `cbec.batch_recorded` event:
+/// `{"first_seq":…,"last_seq":…,"records":…,"digest":"<cbec_digest>"}`.
+pub fn cbec_batch_payload(first_seq: i64, last_seq: i64, records: usize, digest: &str) -> String {
+    format!("{{\"first_seq\":{first_seq},\"last_seq\":{last_seq},\"records\":{records},\"digest\":\"{digest}\"}}")
+}
+
+/// The `cbec.batch_recorded` event of a checked batch, prepared off the writer's critical path (the digest
+/// hashes every record). Both backends build it with this, so the bytes are equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CbecBatchEvent {
+    pub first_seq: i64,
+    pub last_seq: i64,
+    /// The event's time: the batch's last record's `recorded_at`.
+    pub recorded_at: DateTime<Utc>,
+    pub subject: String,
+    pub payload: String,
+}
+
+impl CbecBatchEvent {
+    /// `batch` as [`cbec_batch_as_stored`] returned it (non-empty).
+    pub fn new(batch: &NewCbecBatch) -> StoreResult<Self> {
+        let (Some(first), Some(last)) = (batch.records.first(), batch.records.last()) else {
+            return Err(StoreError::Backend("cbec batch has no records".into()));
+        };
+        Ok(CbecBatchEvent {
+            first_seq: first.seq,
+            last_seq: last.seq,
+            recorded_at: last.recorded_at,
+            subject: cbec_batch_subject(first.seq, last.seq),
+            payload: cbec_batch_payload(first.seq, last.seq, batch.records.len(), &cbec_digest(&batch.records)),
+        })
+    }
+
+    /// What the batch's receipt answers once committed.
+    pub fn committed(&self) -> crate::CbecCommitted {
+        crate::CbecCommitted { first_seq: self.first_seq, last_seq: self.last_seq }
+    }
+}
+
+/// The failure of a batch written against a log that is not where the batch expects it.
+pub fn cbec_log_moved(actual_last_seq: i64, after_seq: i64) -> StoreError {
+    StoreError::Backend(format!("cbec log is at {actual_last_seq}, expected {after_seq}"))
+}
+
+/// The failure of a batch with a (kind, key) recorded already.
+pub fn cbec_duplicate(kind: &str, key: &str) -> StoreError {
+    StoreError::Backend(format!("cbec record exists already: kind {kind:?}, key {key:?}"))
 }

@@ -28,15 +28,15 @@ use zonegate_ledger::{
 
 use crate::backend::{
     declaration_subject, ledger_document_as_stored, ledger_transfers_sha256, nearest_rank, stored_ledger_document,
-    LedgerDocumentEvent, ACCOUNT_RECORDED, DECLARATION_RECORDED, INSPECTION_RECORDED, LEDGER_DOCUMENT_RECORDED,
-    PARTY_RECORDED, POLICY_ROWS_APPENDED, TOKEN_ISSUED, TOKEN_REVOKED,
+    LedgerDocumentEvent, ACCOUNT_RECORDED, CBEC_BATCH_RECORDED, DECLARATION_RECORDED, INSPECTION_RECORDED,
+    LEDGER_DOCUMENT_RECORDED, PARTY_RECORDED, POLICY_ROWS_APPENDED, TOKEN_ISSUED, TOKEN_REVOKED,
 };
 use crate::chain::{self, GENESIS_HASH};
 use crate::{
-    AccountRecord, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats, InspectionOutcome,
-    InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewDeclaration, NewLedgerDocument, PartyRecord, PolicyRow,
-    Revocation, SessionRecord, StatsQuery, Store, StoreError, StoredDeclaration, StoredLedgerDocument, SubmitOutcome,
-    TokenRecord, PAGE_SIZE_MAX,
+    AccountRecord, CbecCommitted, CbecRecord, DailyFlow, DeclarantHistory, DeclarationFilter, DeclarationStats,
+    InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewCbecBatch, NewDeclaration,
+    NewLedgerDocument, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreError, StoreResult,
+    StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord, CBEC_LOG_PAGE_MAX, PAGE_SIZE_MAX,
 };
 
 /// One conformance case, boxed so runners can take any of them.
@@ -91,6 +91,15 @@ macro_rules! conformance_tests {
             ledger_amount_above_i64_is_refused,
             ledger_chain_verifies_after_documents,
             ledger_transfer_order_is_preserved_across_documents,
+            cbec_batch_round_trips,
+            cbec_validation_refuses_bad_batches,
+            cbec_stale_after_seq_fails_and_writes_nothing,
+            cbec_duplicate_key_fails_and_writes_nothing,
+            cbec_back_to_back_batches_commit_in_order,
+            cbec_log_pages_by_seq,
+            cbec_records_for_order_ascending,
+            cbec_record_lookup_and_not_found,
+            cbec_chain_verifies_with_batch_digests,
         );
     };
     (@cases $runner:path; $($case:ident),+ $(,)?) => {
@@ -154,6 +163,15 @@ case_list!(
     ledger_amount_above_i64_is_refused,
     ledger_chain_verifies_after_documents,
     ledger_transfer_order_is_preserved_across_documents,
+    cbec_batch_round_trips,
+    cbec_validation_refuses_bad_batches,
+    cbec_stale_after_seq_fails_and_writes_nothing,
+    cbec_duplicate_key_fails_and_writes_nothing,
+    cbec_back_to_back_batches_commit_in_order,
+    cbec_log_pages_by_seq,
+    cbec_records_for_order_ascending,
+    cbec_record_lookup_and_not_found,
+    cbec_chain_verifies_with_batch_digests,
 );
 
 // ---------------------------------------------------------------------------------------------------------
@@ -2309,4 +2327,351 @@ pub async fn ledger_transfer_order_is_preserved_across_documents(store: Arc<dyn 
     assert_eq!(log.transfers.len(), 8_198);
     assert_eq!(log.transfers, expected);
     assert_eq!(store.verify_chain().await.unwrap().events, 4);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cross-border e-commerce log
+
+/// A record whose body (a small order-like JSON document with non-ASCII text) depends on its key.
+fn cbec_record(seq: i64, kind: &str, key: &str, order_key: &str) -> CbecRecord {
+    let body_json = format!(
+        "{{\"kind\":\"{kind}\",\"key\":\"{key}\",\"order\":\"{order_key}\",\"buyer\":\"张三\",\
+         \"address\":\"海南省海口市 Ünïcødé ✓ 🚢\",\"amount\":\"128.50\"}}"
+    );
+    CbecRecord {
+        seq,
+        kind: kind.to_owned(),
+        key: key.to_owned(),
+        order_key: order_key.to_owned(),
+        body_sha256: chain::sha256_hex(&body_json),
+        body_json,
+        recorded_by: "cbec-gateway".to_owned(),
+        recorded_at: at(1_760_000_000 + seq, (seq as u32 * 7_919) % 1_000_000),
+    }
+}
+
+/// A batch after `after_seq` of records (kind, key, order_key), seqs in order.
+pub fn cbec_batch(after_seq: i64, records: &[(&str, &str, &str)]) -> NewCbecBatch {
+    let records = records
+        .iter()
+        .zip(after_seq + 1..)
+        .map(|(&(kind, key, order_key), seq)| cbec_record(seq, kind, key, order_key))
+        .collect();
+    NewCbecBatch { after_seq, records }
+}
+
+/// A batch after `after_seq` of `count` orders keyed `<prefix>-<n>`, each its own order.
+fn cbec_orders(after_seq: i64, prefix: &str, count: usize) -> NewCbecBatch {
+    let records = (0..count)
+        .zip(after_seq + 1..)
+        .map(|(n, seq)| cbec_record(seq, "order", &format!("{prefix}-{n}"), &format!("P1/{prefix}-{n}")))
+        .collect();
+    NewCbecBatch { after_seq, records }
+}
+
+/// Enqueues a batch and waits until it is durable; an error from either step.
+async fn cbec_write(store: &Arc<dyn Store>, batch: NewCbecBatch) -> StoreResult<CbecCommitted> {
+    store.enqueue_cbec(batch).await?.durable().await
+}
+
+async fn cbec_all(store: &Arc<dyn Store>) -> Vec<CbecRecord> {
+    store.cbec_log(0, CBEC_LOG_PAGE_MAX).await.expect("cbec log")
+}
+
+fn backend_message(result: StoreResult<CbecCommitted>) -> String {
+    match result {
+        Err(StoreError::Backend(message)) => message,
+        other => panic!("expected a Backend error, got {other:?}"),
+    }
+}
+
+/// A batch reads back identically, every field (non-ASCII bodies, an empty order key, timestamps at whole
+/// microseconds), by page and by key; a large batch (past any small-batch path) too.
+pub async fn cbec_batch_round_trips(store: Arc<dyn Store>) {
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 0);
+    assert!(cbec_all(&store).await.is_empty());
+    let mut first =
+        cbec_batch(0, &[("order", "P1/SO-1", "P1/SO-1"), ("payment", "PAY-1", "P1/SO-1"), ("note", "N-1", "")]);
+    first.records[1].body_json =
+        "{\"支付\":\"微信\",\"emoji\":\"💴\",\"quote\":\"a\\\"b\",\"nl\":\"x\\ny\"}".to_owned();
+    first.records[1].body_sha256 = chain::sha256_hex(&first.records[1].body_json);
+    let committed = cbec_write(&store, first.clone()).await.expect("first batch");
+    assert_eq!(committed, CbecCommitted { first_seq: 1, last_seq: 3 });
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 3);
+    assert_eq!(cbec_all(&store).await, first.records);
+
+    let large = cbec_orders(3, "SO", 300);
+    assert_eq!(cbec_write(&store, large.clone()).await.unwrap(), CbecCommitted { first_seq: 4, last_seq: 303 });
+    let expected: Vec<CbecRecord> = first.records.iter().chain(&large.records).cloned().collect();
+    assert_eq!(cbec_all(&store).await, expected);
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 303);
+    for record in [&expected[0], &expected[1], &expected[2], &expected[150], &expected[302]] {
+        assert_eq!(&store.get_cbec_record(&record.kind, &record.key).await.unwrap(), record);
+    }
+
+    // Sub-microsecond precision is dropped, as everywhere else.
+    let mut fine = cbec_batch(303, &[("order", "FINE-1", "P1/FINE-1")]);
+    fine.records[0].recorded_at = DateTime::from_timestamp(1_760_000_000, 123_456_789).unwrap();
+    cbec_write(&store, fine).await.unwrap();
+    let stored = store.get_cbec_record("order", "FINE-1").await.unwrap();
+    assert_eq!(stored.recorded_at, at(1_760_000_000, 123_456));
+}
+
+/// A batch that is empty, not contiguous from `after_seq + 1`, or has a kind or key of the wrong length is
+/// refused at once and nothing is queued; lengths count characters, not bytes.
+pub async fn cbec_validation_refuses_bad_batches(store: Arc<dyn Store>) {
+    let events = event_count(&store).await;
+    let mut bad = vec![NewCbecBatch { after_seq: 0, records: vec![] }];
+    let mut gap = cbec_batch(0, &[("order", "A", ""), ("order", "B", "")]);
+    gap.records[1].seq = 3;
+    bad.push(gap);
+    let mut from_two = cbec_batch(0, &[("order", "A", "")]);
+    from_two.records[0].seq = 2;
+    bad.push(from_two);
+    bad.push(cbec_batch(0, &[("", "A", "")]));
+    bad.push(cbec_batch(0, &[(&"k".repeat(33), "A", "")]));
+    bad.push(cbec_batch(0, &[("order", "", "")]));
+    bad.push(cbec_batch(0, &[("order", &"k".repeat(201), "")]));
+    bad.push(NewCbecBatch { after_seq: -1, records: vec![cbec_record(0, "order", "A", "")] });
+    for batch in bad {
+        let described = format!("{batch:?}");
+        match store.enqueue_cbec(batch).await {
+            Err(StoreError::Backend(_)) => {}
+            Err(other) => panic!("expected a Backend error for {described}, got {other:?}"),
+            Ok(_) => panic!("expected {described} to be refused before it is queued"),
+        }
+    }
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 0);
+    assert_eq!(event_count(&store).await, events);
+
+    // 32 and 200 characters of three bytes each are within bounds.
+    let (kind, key) = ("订".repeat(32), "单".repeat(200));
+    let longest = cbec_batch(0, &[(&kind, &key, "P1/订单")]);
+    cbec_write(&store, longest.clone()).await.expect("longest kind and key");
+    assert_eq!(store.get_cbec_record(&kind, &key).await.unwrap(), longest.records[0]);
+}
+
+/// A batch written against a log that is elsewhere (behind or ahead) fails with where the log is and
+/// writes nothing, not even its event; the next batch after the real end commits.
+pub async fn cbec_stale_after_seq_fails_and_writes_nothing(store: Arc<dyn Store>) {
+    cbec_write(&store, cbec_orders(0, "A", 2)).await.unwrap();
+    let events = event_count(&store).await;
+
+    let stale = cbec_orders(0, "B", 3);
+    let message = backend_message(cbec_write(&store, stale).await);
+    assert!(message.contains("cbec log is at 2, expected 0"), "{message}");
+    let ahead = cbec_orders(5, "C", 1);
+    let message = backend_message(cbec_write(&store, ahead).await);
+    assert!(message.contains("cbec log is at 2, expected 5"), "{message}");
+
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 2);
+    assert_eq!(event_count(&store).await, events);
+    assert!(matches!(store.get_cbec_record("order", "B-0").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.get_cbec_record("order", "C-0").await, Err(StoreError::NotFound)));
+
+    let next = cbec_orders(2, "D", 2);
+    assert_eq!(cbec_write(&store, next.clone()).await.unwrap(), CbecCommitted { first_seq: 3, last_seq: 4 });
+    assert_eq!(cbec_all(&store).await[2..], next.records[..]);
+    assert_eq!(event_count(&store).await, events + 1);
+    store.verify_chain().await.expect("chain verifies");
+}
+
+/// A (kind, key) twice in one batch, or recorded by an earlier batch, fails the batch with the kind and key
+/// named and nothing of it written; a batch queued right behind it (in the same group commit, when the
+/// backend groups them) still commits, as does a declaration. The same key under another kind is distinct.
+pub async fn cbec_duplicate_key_fails_and_writes_nothing(store: Arc<dyn Store>) {
+    cbec_write(&store, cbec_batch(0, &[("order", "SO-1", "P1/SO-1"), ("payment", "PAY-1", "P1/SO-1")])).await.unwrap();
+    let events = event_count(&store).await;
+
+    let twice = cbec_batch(2, &[("order", "SO-2", "P1/SO-2"), ("waybill", "WB-2", "P1/SO-2"), ("order", "SO-2", "")]);
+    let message = backend_message(cbec_write(&store, twice).await);
+    assert!(message.contains("order") && message.contains("SO-2"), "{message}");
+
+    let mut against_earlier = cbec_orders(2, "NEW", 40);
+    against_earlier.records[25] = cbec_record(28, "payment", "PAY-1", "P1/SO-1");
+    let message = backend_message(cbec_write(&store, against_earlier).await);
+    assert!(message.contains("payment") && message.contains("PAY-1"), "{message}");
+    let small = cbec_batch(2, &[("note", "N-1", ""), ("order", "SO-1", "P1/SO-1")]);
+    let message = backend_message(cbec_write(&store, small).await);
+    assert!(message.contains("order") && message.contains("SO-1"), "{message}");
+
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 2);
+    assert_eq!(event_count(&store).await, events);
+    for key in ["SO-2", "NEW-0", "NEW-39"] {
+        assert!(matches!(store.get_cbec_record("order", key).await, Err(StoreError::NotFound)), "{key}");
+    }
+    assert!(matches!(store.get_cbec_record("note", "N-1").await, Err(StoreError::NotFound)));
+
+    // The failing batch and the ones queued right behind it: only the failing one is lost.
+    let failing = store.enqueue_cbec(cbec_batch(2, &[("note", "N-2", ""), ("order", "SO-1", "")])).await.unwrap();
+    let good = cbec_batch(2, &[("order", "SO-3", "P1/SO-3"), ("decision", "SO-1", "P1/SO-1")]);
+    let after_failure = store.enqueue_cbec(good.clone()).await.unwrap();
+    let declaration = store.submit_declaration(declaration("91460000MA5T000001", "CBEC-DUP", 0));
+    let (failing, after_failure, declaration) = tokio::join!(failing.durable(), after_failure.durable(), declaration);
+    let message = backend_message(failing);
+    assert!(message.contains("order") && message.contains("SO-1"), "{message}");
+    assert_eq!(after_failure.unwrap(), CbecCommitted { first_seq: 3, last_seq: 4 });
+    assert!(matches!(declaration.unwrap(), SubmitOutcome::Created(_)));
+    assert!(matches!(store.get_cbec_record("note", "N-2").await, Err(StoreError::NotFound)));
+    assert_eq!(cbec_all(&store).await[2..], good.records[..]);
+    assert_eq!(event_count(&store).await, events + 2);
+    store.verify_chain().await.expect("chain verifies");
+}
+
+/// Batches enqueued one after the other without waiting for the first commit in that order, each with
+/// its own event, in order.
+pub async fn cbec_back_to_back_batches_commit_in_order(store: Arc<dyn Store>) {
+    let first = cbec_orders(0, "A", 3);
+    let second = cbec_orders(3, "B", 2);
+    let first_receipt = store.enqueue_cbec(first.clone()).await.unwrap();
+    let second_receipt = store.enqueue_cbec(second.clone()).await.unwrap();
+    let mut after = 5;
+    let mut receipts = Vec::new();
+    let mut expected: Vec<CbecRecord> = first.records.iter().chain(&second.records).cloned().collect();
+    for i in 0..20 {
+        let batch = cbec_orders(after, &format!("C{i}"), 1 + i % 7 * 5);
+        after += batch.records.len() as i64;
+        expected.extend(batch.records.iter().cloned());
+        receipts.push((store.enqueue_cbec(batch.clone()).await.unwrap(), batch));
+    }
+    // Awaited out of order: the answers do not depend on it.
+    assert_eq!(second_receipt.durable().await.unwrap(), CbecCommitted { first_seq: 4, last_seq: 5 });
+    assert_eq!(first_receipt.durable().await.unwrap(), CbecCommitted { first_seq: 1, last_seq: 3 });
+    let mut ranges = vec![(1, 3), (4, 5)];
+    for (receipt, batch) in receipts {
+        let committed = receipt.durable().await.unwrap();
+        let range = (batch.records[0].seq, batch.records.last().unwrap().seq);
+        assert_eq!((committed.first_seq, committed.last_seq), range);
+        ranges.push(range);
+    }
+    assert_eq!(store.cbec_last_seq().await.unwrap(), after);
+    assert_eq!(cbec_all(&store).await, expected);
+    let subjects: Vec<String> = store
+        .events(0, PAGE_SIZE_MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.kind == CBEC_BATCH_RECORDED)
+        .map(|event| event.subject)
+        .collect();
+    let expected_subjects: Vec<String> = ranges.iter().map(|(first, last)| format!("cbec/{first}-{last}")).collect();
+    assert_eq!(subjects, expected_subjects);
+}
+
+/// `cbec_log` pages by seq without gaps or duplicates, and clamps its limit to `1..=CBEC_LOG_PAGE_MAX`.
+pub async fn cbec_log_pages_by_seq(store: Arc<dyn Store>) {
+    let mut after = 0;
+    let mut expected = Vec::new();
+    for (i, count) in [9usize, 1, 15].into_iter().enumerate() {
+        let batch = cbec_orders(after, &format!("B{i}"), count);
+        after += count as i64;
+        expected.extend(batch.records.iter().cloned());
+        cbec_write(&store, batch).await.unwrap();
+    }
+    let mut read = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = store.cbec_log(cursor, 10).await.unwrap();
+        assert!(page.len() <= 10);
+        let Some(last) = page.last() else { break };
+        cursor = last.seq;
+        read.extend(page);
+    }
+    assert_eq!(read, expected);
+    assert_eq!(store.cbec_log(7, 3).await.unwrap(), expected[7..10]);
+    assert_eq!(store.cbec_log(0, 0).await.unwrap(), expected[..1]);
+    assert_eq!(store.cbec_log(0, u32::MAX).await.unwrap(), expected);
+    assert!(store.cbec_log(25, 10).await.unwrap().is_empty());
+    assert_eq!(store.cbec_log(-5, 2).await.unwrap(), expected[..2]);
+}
+
+/// An order's records come back ascending by seq across batches and kinds; an unknown order has none.
+pub async fn cbec_records_for_order_ascending(store: Arc<dyn Store>) {
+    let first = cbec_batch(
+        0,
+        &[
+            ("order", "SO-1", "P1/SO-1"),
+            ("order", "SO-2", "P1/SO-2"),
+            ("payment", "PAY-1", "P1/SO-1"),
+            ("log", "L-1", ""),
+        ],
+    );
+    let second = cbec_batch(
+        4,
+        &[("waybill", "WB-2", "P1/SO-2"), ("decision", "SO-1", "P1/SO-1"), ("waybill", "WB-1", "P1/SO-1")],
+    );
+    let mut bulk = cbec_orders(7, "X", 30);
+    bulk.records[20] = cbec_record(28, "release", "SO-1", "P1/SO-1");
+    for batch in [&first, &second, &bulk] {
+        cbec_write(&store, batch.clone()).await.unwrap();
+    }
+    let so1 = store.cbec_records_for_order("P1/SO-1").await.unwrap();
+    let expected = vec![
+        first.records[0].clone(),
+        first.records[2].clone(),
+        second.records[1].clone(),
+        second.records[2].clone(),
+        bulk.records[20].clone(),
+    ];
+    assert_eq!(so1, expected);
+    let so2 = store.cbec_records_for_order("P1/SO-2").await.unwrap();
+    assert_eq!(so2, vec![first.records[1].clone(), second.records[0].clone()]);
+    assert_eq!(store.cbec_records_for_order("").await.unwrap(), vec![first.records[3].clone()]);
+    assert!(store.cbec_records_for_order("P1/SO-404").await.unwrap().is_empty());
+    assert!(store.cbec_records_for_order("p1/so-1").await.unwrap().is_empty());
+}
+
+/// A record is found by (kind, key) only: another kind, another key or another case is `NotFound`.
+pub async fn cbec_record_lookup_and_not_found(store: Arc<dyn Store>) {
+    assert!(matches!(store.get_cbec_record("order", "SO-1").await, Err(StoreError::NotFound)));
+    let batch = cbec_batch(0, &[("order", "SO-1", "P1/SO-1"), ("decision", "SO-1", "P1/SO-1")]);
+    cbec_write(&store, batch.clone()).await.unwrap();
+    assert_eq!(store.get_cbec_record("order", "SO-1").await.unwrap(), batch.records[0]);
+    assert_eq!(store.get_cbec_record("decision", "SO-1").await.unwrap(), batch.records[1]);
+    for (kind, key) in [("payment", "SO-1"), ("order", "SO-2"), ("ORDER", "SO-1"), ("order", "so-1"), ("", "")] {
+        assert!(matches!(store.get_cbec_record(kind, key).await, Err(StoreError::NotFound)), "{kind}/{key}");
+    }
+}
+
+/// Independent of the store's code: SHA-256 over `seq\tkind\tkey\tbody_sha256\n` per record.
+fn cbec_expected_digest(records: &[CbecRecord]) -> String {
+    let lines: String =
+        records.iter().map(|r| format!("{}\t{}\t{}\t{}\n", r.seq, r.kind, r.key, r.body_sha256)).collect();
+    chain::sha256_hex(&lines)
+}
+
+/// Each batch appends one `cbec.batch_recorded` event between the other writes' events: subject
+/// `cbec/<first>-<last>`, payload with the seqs, the count and the digest of the records (and none of their
+/// content); the chain verifies.
+pub async fn cbec_chain_verifies_with_batch_digests(store: Arc<dyn Store>) {
+    submit(&store, declaration("91460000MA5T000001", "REF-CBEC-1", 0)).await;
+    let first = cbec_batch(0, &[("order", "SO-1", "P1/SO-1"), ("payment", "PAY-1", "P1/SO-1")]);
+    cbec_write(&store, first.clone()).await.unwrap();
+    store.put_party(party("91460000MA5T000001", "Zone Trading", at(1_760_000_100, 0))).await.unwrap();
+    let second = cbec_orders(2, "SO-BULK", 120);
+    cbec_write(&store, second.clone()).await.unwrap();
+    let third = cbec_batch(122, &[("decision", "SO-1", "P1/SO-1")]);
+    cbec_write(&store, third.clone()).await.unwrap();
+
+    let report = store.verify_chain().await.expect("chain verifies");
+    assert_eq!(report.events, 5);
+    let events = store.events(0, PAGE_SIZE_MAX).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [DECLARATION_RECORDED, CBEC_BATCH_RECORDED, PARTY_RECORDED, CBEC_BATCH_RECORDED, CBEC_BATCH_RECORDED]
+    );
+    for (event, batch) in [(&events[1], &first), (&events[3], &second), (&events[4], &third)] {
+        let (first_seq, last_seq) = (batch.records[0].seq, batch.records.last().unwrap().seq);
+        assert_eq!(event.subject, format!("cbec/{first_seq}-{last_seq}"));
+        assert_eq!(event.recorded_at, batch.records.last().unwrap().recorded_at);
+        let body = payload(&event.payload_json);
+        assert_eq!(body["first_seq"], first_seq);
+        assert_eq!(body["last_seq"], last_seq);
+        assert_eq!(body["records"], batch.records.len());
+        assert_eq!(body["digest"], cbec_expected_digest(&batch.records));
+        assert_eq!(body.as_object().unwrap().len(), 4, "{}", event.payload_json);
+        assert!(!event.payload_json.contains("张三") && !event.payload_json.contains("SO-1"));
+        assert_eq!(store.events_for_subject(&event.subject, 10).await.unwrap(), vec![event.clone()]);
+    }
 }

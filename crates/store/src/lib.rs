@@ -18,6 +18,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// Largest page a list call returns.
 pub const PAGE_SIZE_MAX: u32 = 500;
 
+/// Largest page [`Store::cbec_log`] returns.
+pub const CBEC_LOG_PAGE_MAX: u32 = 10_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("record not found")]
@@ -361,6 +364,71 @@ pub struct LedgerLog {
     pub transfers: Vec<zonegate_ledger::Transfer>,
 }
 
+/// One record of the cross-border e-commerce (customs mode 1210) log: a document as received (order,
+/// payment, waybill, …) or a state change the app decided (decision, release, cancellation, return, tax
+/// payment, …). The app assigns `seq`; the store keeps the log contiguous (see [`Store::enqueue_cbec`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CbecRecord {
+    /// Position in the log: ≥ 1, contiguous across the log.
+    pub seq: i64,
+    /// What the record is (`order`, `payment`, `waybill`, `decision`, …): 1..=32 characters, opaque to the
+    /// store.
+    pub kind: String,
+    /// The record's identity, unique per kind: 1..=200 characters.
+    pub key: String,
+    /// The order the record concerns (`platform/order_no`); may be empty.
+    pub order_key: String,
+    /// SHA-256 (hex) of `body_json`.
+    pub body_sha256: String,
+    /// The document or decision as JSON (personal data allowed: it never reaches an event).
+    pub body_json: String,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Records to append to the e-commerce log in one transaction: their seqs are `after_seq + 1`,
+/// `after_seq + 2`, … in order, and the log must be at `after_seq` when the batch is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCbecBatch {
+    pub after_seq: i64,
+    pub records: Vec<CbecRecord>,
+}
+
+/// What a committed batch covers (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CbecCommitted {
+    pub first_seq: i64,
+    pub last_seq: i64,
+}
+
+/// Where an enqueued batch's answer arrives (see [`Store::enqueue_cbec`]).
+#[derive(Debug)]
+pub struct CbecReceipt {
+    answer: tokio::sync::oneshot::Receiver<StoreResult<CbecCommitted>>,
+}
+
+impl CbecReceipt {
+    /// A receipt answered through `answer` by the backend's writer.
+    pub fn new(answer: tokio::sync::oneshot::Receiver<StoreResult<CbecCommitted>>) -> Self {
+        CbecReceipt { answer }
+    }
+
+    /// A receipt answered already, for backends that write without a queue.
+    pub fn ready(result: StoreResult<CbecCommitted>) -> Self {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        // The receiver is alive: the send cannot fail.
+        let _ = reply.send(result);
+        CbecReceipt { answer }
+    }
+
+    /// Resolves once the batch is committed and durable, or with why it was not written.
+    pub async fn durable(self) -> StoreResult<CbecCommitted> {
+        self.answer.await.map_err(|_| {
+            StoreError::Backend("the store's writer stopped before answering the cbec batch (state unknown)".into())
+        })?
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Records a declaration idempotently under (declarant, reference), appending a
@@ -453,6 +521,28 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoredLedgerDocument>>;
     /// Every ledger item, account and transfer, in the order recorded.
     async fn ledger_log(&self) -> StoreResult<LedgerLog>;
+
+    /// Queues a batch of e-commerce log records and returns at once, without waiting for the commit; the
+    /// receipt resolves once the batch is durable. The batch is checked first (non-empty, seqs contiguous
+    /// from `after_seq + 1`, kind 1..=32 and key 1..=200 characters, no (kind, key) twice): a bad batch is a
+    /// [`StoreError::Backend`] and nothing is queued. Queue order is commit order: a batch enqueued after
+    /// another's `enqueue_cbec` returned commits after it.
+    ///
+    /// In its transaction the write checks that the log's last seq is `after_seq` (otherwise it fails with
+    /// "cbec log is at N, expected M" and writes nothing: an earlier batch failed), inserts every record,
+    /// and appends one `cbec.batch_recorded` event (subject `cbec/<first>-<last>`, payload
+    /// [`backend::cbec_batch_payload`]: seqs, count and digest, never the bodies). A (kind, key) recorded
+    /// already fails the batch (naming them) with nothing written; other writes committed with it are
+    /// unaffected.
+    async fn enqueue_cbec(&self, batch: NewCbecBatch) -> StoreResult<CbecReceipt>;
+    /// The last seq of the e-commerce log; 0 when it is empty.
+    async fn cbec_last_seq(&self) -> StoreResult<i64>;
+    /// Records with seq > after, ascending, at most `limit` (clamped to `1..=CBEC_LOG_PAGE_MAX`).
+    async fn cbec_log(&self, after: i64, limit: u32) -> StoreResult<Vec<CbecRecord>>;
+    /// Every record about one order, ascending by seq.
+    async fn cbec_records_for_order(&self, order_key: &str) -> StoreResult<Vec<CbecRecord>>;
+    /// One record by (kind, key); `NotFound` when there is none.
+    async fn get_cbec_record(&self, kind: &str, key: &str) -> StoreResult<CbecRecord>;
 
     /// Events with seq > after, ascending, at most limit.
     async fn events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>>;

@@ -2,6 +2,7 @@
 //! the request through the envelope-rejecting extractors, calls the app, and maps the outcome to a status.
 
 pub(crate) mod access;
+pub(crate) mod cbec;
 pub(crate) mod declarations;
 pub(crate) mod enterprises;
 pub(crate) mod ledger;
