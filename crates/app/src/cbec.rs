@@ -559,12 +559,14 @@ impl App {
                     let mut body = answer.body;
                     body["index"] = json!(index);
                     // A batch answers each entry briefly; the whole decision is at GET /v1/cbec/orders/….
-                    if let Some(decision) = body.as_object_mut().and_then(|o| o.remove("decision")) {
+                    // The traceability codes stay: the platform prints them on the parcels.
+                    if let Some(mut decision) = body.as_object_mut().and_then(|o| o.remove("decision")) {
                         body["decision"] = json!({
                             "status": decision["status"],
                             "channel": decision["risk"]["channel"],
                             "tax_fen": decision["tax"]["total_fen"],
                             "reasons": decision["reasons"],
+                            "trace": decision.get_mut("trace").map(Value::take),
                         });
                     }
                     body

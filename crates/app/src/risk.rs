@@ -294,19 +294,8 @@ impl App {
         importer: &Party,
     ) -> AppResult<Decision> {
         let state = self.risk_state()?;
-        let facts = App::facts(&state, book, declaration, &assessed_items(assessment), (declarant, importer));
-        let date = declaration.declared_on;
-        let rules = state.active_rules(date);
-        let params = state.parameters(date);
-        let inputs = Inputs {
-            rules: &rules,
-            alerts: &state.alerts,
-            params: &params,
-            secret: &self.risk_config.secret,
-            scorer: self.risk_config.scorer.as_deref(),
-            now: self.clock.now(),
-        };
-        Ok(zonegate_risk::decide(&facts, date, &inputs))
+        let items = assessed_items(assessment);
+        Ok(self.decide_with(&state, book, declaration, &items, (declarant, importer), self.clock.now()))
     }
 
     /// The channel of a declaration built from another document (an e-commerce order), with the risk data
