@@ -761,7 +761,7 @@ pub fn parse_notice(value: &Value) -> Result<PaymentNotice, FieldErrors> {
                 None
             }
             Some(other) => {
-                errors.add("type", key, format!("`{key}` must be a string, not {}", kind(other)));
+                errors.add("type", key, format!("`{key}` must be a string, not {}", crate::documents::kind_of(other)));
                 None
             }
         }
@@ -873,17 +873,6 @@ fn parse_amount_fen(text: &str, errors: &mut FieldErrors) -> Option<i64> {
             errors.add("too_large", "amount", format!("`{text}` is larger than any payment the platform accepts"));
             None
         }
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

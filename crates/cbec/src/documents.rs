@@ -255,7 +255,8 @@ enum Sign {
     Positive,
 }
 
-fn kind_of(value: &Value) -> &'static str {
+/// What a JSON value is, for messages (`must be a string, not a number`).
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
