@@ -2,8 +2,10 @@
 //!
 //! People log in with a password (Argon2id) and get a session; systems use API tokens (shown once, stored as
 //! SHA-256, expiring, revocable). A deactivated account's sessions and tokens stop working at once, because
-//! every request resolves its principal from the current account version. Personal data (display name, ID
-//! number) is kept in the account record only: never in events, errors or logs.
+//! every request resolves its principal from the current account version — read from the store, or from
+//! the [`crate::credential_cache`], which every write here updates at once and which other processes'
+//! writes reach within [`crate::credential_cache::CREDENTIAL_CACHE_TTL_MILLIS`]. Personal data (display
+//! name, ID number) is kept in the account record only: never in events, errors or logs.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -12,6 +14,7 @@ use zonegate_auth::{Action, PartyKind, Principal, Resource, Role};
 use zonegate_domain::{FieldErrors, Uscc};
 use zonegate_store::{AccountRecord, SessionRecord, StoreError, TokenRecord};
 
+use crate::credential_cache::TokenCheck;
 use crate::{App, AppError, AppResult};
 
 /// How long a login session lasts, from login.
@@ -231,7 +234,9 @@ impl App {
             recorded_by: who.user_id.clone(),
             recorded_at: self.now(),
         };
-        self.store.put_account(record.clone()).await?;
+        let stored = self.store.put_account(record.clone()).await;
+        self.credentials.forget_user(&record.user_id);
+        stored?;
         let actor = credentials::fingerprint(&who.user_id);
         tracing::info!(%actor, party_kind = %record.party_kind, "account created");
         Ok(account_body(&record))
@@ -246,7 +251,11 @@ impl App {
         }
         let record =
             AccountRecord { active: false, recorded_by: who.user_id.clone(), recorded_at: self.now(), ..account };
-        self.store.put_account(record.clone()).await?;
+        let stored = self.store.put_account(record.clone()).await;
+        // Forgotten after the write (and whether or not it succeeded): a request racing it either reads the
+        // new version or has its read discarded by the cache's generation check.
+        self.credentials.forget_user(&record.user_id);
+        stored?;
         Ok(account_body(&record))
     }
 
@@ -346,21 +355,43 @@ impl App {
         let Some((token_id, secret_sha256)) = credentials::parse_token(token) else {
             return Err(AppError::Unauthenticated);
         };
-        let record = match self.store.get_token(&token_id).await {
-            Ok(record) => record,
-            Err(StoreError::NotFound) => return Err(AppError::Unauthenticated),
-            Err(error) => return Err(error.into()),
+        let now = self.now();
+        let user_id = match self.credentials.check_token(&token_id, &secret_sha256, now) {
+            TokenCheck::User(user_id) => user_id,
+            TokenCheck::Refused => return Err(AppError::Unauthenticated),
+            TokenCheck::Unknown => {
+                let generation = self.credentials.generation();
+                let record = match self.store.get_token(&token_id).await {
+                    Ok(record) => record,
+                    // Not remembered: a token issued later (here or elsewhere) must be found.
+                    Err(StoreError::NotFound) => return Err(AppError::Unauthenticated),
+                    Err(error) => return Err(error.into()),
+                };
+                self.credentials.remember_token(generation, &record, now);
+                let genuine = credentials::constant_time_eq(&record.secret_sha256, &secret_sha256);
+                if !genuine || record.revoked.is_some() || record.expires_at <= now {
+                    return Err(AppError::Unauthenticated);
+                }
+                record.user_id
+            }
         };
-        let genuine = credentials::constant_time_eq(&record.secret_sha256, &secret_sha256);
-        if !genuine || record.revoked.is_some() || record.expires_at <= self.now() {
-            return Err(AppError::Unauthenticated);
-        }
-        self.active_principal(&record.user_id).await
+        self.active_principal(&user_id).await
     }
 
+    /// The principal of an active account, remembered for a short while; an inactive or unknown account is
+    /// not remembered, so it is read again on every request.
     async fn active_principal(&self, user_id: &str) -> AppResult<Principal> {
+        let now = self.now();
+        if let Some(principal) = self.credentials.principal(user_id, now) {
+            return Ok(principal);
+        }
+        let generation = self.credentials.generation();
         match self.store.get_account(user_id).await {
-            Ok(account) if account.active => principal_of(&account),
+            Ok(account) if account.active => {
+                let principal = principal_of(&account)?;
+                self.credentials.remember_principal(generation, &principal, now);
+                Ok(principal)
+            }
             Ok(_) | Err(StoreError::NotFound) => Err(AppError::Unauthenticated),
             Err(error) => Err(error.into()),
         }
@@ -404,7 +435,9 @@ impl App {
             expires_at: now + Duration::days(days),
             revoked: None,
         };
-        self.store.issue_token(record.clone()).await?;
+        let stored = self.store.issue_token(record.clone()).await;
+        self.credentials.forget_token(&record.token_id);
+        stored?;
         Ok((token_body(&record, now), token))
     }
 
@@ -417,7 +450,10 @@ impl App {
         };
         let account = self.account(&token.user_id).await?;
         self.authorize(who, Action::TokenRevoke, &account_resource(&account)?)?;
-        let revoked = self.store.revoke_token(token_id, &who.user_id, self.now()).await?;
+        let revoked = self.store.revoke_token(token_id, &who.user_id, self.now()).await;
+        // Forgotten after the write (and whether or not it succeeded), so the very next use reads it revoked.
+        self.credentials.forget_token(token_id);
+        let revoked = revoked?;
         Ok(token_body(&revoked, self.now()))
     }
 

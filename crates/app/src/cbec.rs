@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use zonegate_auth::{Action, PartyKind, Principal, Resource};
 use zonegate_cbec::bills::{self, AgentKey};
 use zonegate_cbec::checks::Role;
+use zonegate_cbec::decision::{Assessment, Decision, Problem};
 use zonegate_cbec::documents::{self, DocKind, Document, Order, OrderKey};
 use zonegate_cbec::engine::{self, Config, Engine, Policy, Refusal, Step, TaxPayment, Verdict};
 use zonegate_cbec::positive::{self, PositiveEntry, PositiveList};
@@ -127,15 +128,19 @@ fn refusal_error(refusal: Refusal) -> AppError {
     }
 }
 
-fn errors_json(errors: &FieldErrors) -> Value {
-    json!(errors.iter().map(|e| json!({"field": e.field, "code": e.code, "message": e.message})).collect::<Vec<_>>())
+fn result_of(step: &Step) -> &'static str {
+    match step.disposition {
+        engine::Disposition::Recorded => "recorded",
+        engine::Disposition::Repeat => "repeat",
+    }
 }
 
+/// The answer to one document or command, with the whole decision when the step made one.
 fn step_body(kind: &str, key: &str, step: &Step) -> Value {
     let mut body = json!({
         "kind": kind,
         "key": key,
-        "result": match step.disposition { engine::Disposition::Recorded => "recorded", engine::Disposition::Repeat => "repeat" },
+        "result": result_of(step),
         "status": step.status.as_str(),
     });
     if !step.order_key.is_empty() {
@@ -145,12 +150,98 @@ fn step_body(kind: &str, key: &str, step: &Step) -> Value {
         body["waiting_for"] = json!(step.waiting_for);
     }
     if let Some(decision) = &step.decision {
-        body["decision"] = decision.clone();
+        body["decision"] = json!(decision);
     }
     if !step.released.is_empty() {
         body["released"] = json!(step.released);
     }
     body
+}
+
+/// The answer to a batch: counts, then every entry in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CbecBatchAnswer {
+    pub recorded: u64,
+    pub repeated: u64,
+    pub refused: u64,
+    pub results: Vec<BatchEntry>,
+}
+
+impl CbecBatchAnswer {
+    /// The answer as JSON.
+    pub fn to_value(&self) -> Value {
+        json!(self)
+    }
+}
+
+/// One entry of a batch: what happened to it, or why it was refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum BatchEntry {
+    Answered {
+        index: usize,
+        kind: &'static str,
+        key: String,
+        /// `recorded` or `repeat`.
+        result: &'static str,
+        status: &'static str,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        order: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        waiting_for: Vec<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        decision: Option<DecisionBrief>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        released: Vec<String>,
+    },
+    Refused {
+        index: usize,
+        error: EntryError,
+    },
+}
+
+impl BatchEntry {
+    fn refused(index: usize, error: &AppError) -> BatchEntry {
+        let problems = match error {
+            AppError::Invalid(errors) => errors.iter().map(Problem::from).collect(),
+            _ => Vec::new(),
+        };
+        BatchEntry::Refused { index, error: EntryError { code: error.code(), message: error.to_string(), problems } }
+    }
+}
+
+/// A batch entry's decision, briefly: the whole decision is at `GET /v1/cbec/orders/…`. The traceability
+/// codes are kept: the platform prints them on the parcels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionBrief {
+    pub status: engine::Status,
+    pub channel: Option<String>,
+    pub tax_fen: Option<i64>,
+    pub reasons: Vec<String>,
+    pub trace: Option<Vec<zonegate_cbec::trace::TraceCode>>,
+}
+
+impl DecisionBrief {
+    fn of(decision: Decision) -> DecisionBrief {
+        let Decision { status, reasons, assessment, .. } = decision;
+        let (channel, tax_fen, trace) = match assessment {
+            Some(assessment) => {
+                let Assessment { risk, tax, trace, .. } = *assessment;
+                (Some(risk.channel), Some(tax.total_fen), trace)
+            }
+            None => (None, None, None),
+        };
+        DecisionBrief { status, channel, tax_fen, reasons, trace }
+    }
+}
+
+/// Why an entry was refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntryError {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
 
 fn party_resource(uscc: &str) -> Resource {
@@ -281,12 +372,18 @@ fn order_declaration(order: &Order, tax: &OrderTax, day: NaiveDate) -> Option<De
 /// One entry of a batch as received: its kind and body, or what was wrong with it.
 type Entry = Result<(DocKind, Value), FieldErrors>;
 
+/// A document the engine took: its kind, key and step.
+struct Ingested {
+    kind: &'static str,
+    key: String,
+    step: Step,
+}
+
 /// A parsed, authorized document on its way into the engine.
 struct Ready {
     index: usize,
     document: Document,
-    body: Value,
-    /// The canonical JSON of `body`, written once: hashed here, stored as is.
+    /// The document's canonical JSON, written once: hashed here, stored as is.
     json: String,
 }
 
@@ -315,10 +412,8 @@ impl App {
             let Some(last) = page.last() else { break };
             after = last.seq;
             for record in &page {
-                let body: Value = serde_json::from_str(&record.body_json)
-                    .map_err(|e| AppError::Internal(format!("cbec record {}: {e}", record.seq)))?;
                 engine
-                    .replay(&record.kind, &record.key, &body, &record.body_sha256, record.recorded_at)
+                    .replay(&record.kind, &record.key, &record.body_json, &record.body_sha256, record.recorded_at)
                     .map_err(|e| AppError::Internal(format!("cbec record {}: {e}", record.seq)))?;
             }
         }
@@ -388,15 +483,16 @@ impl App {
             let mut seq = *queued;
             let mut records = Vec::new();
             for step in steps.iter_mut().flatten() {
+                // The texts move to the store: a step keeps only its records' kinds.
                 for record in &mut step.records {
                     seq += 1;
                     records.push(CbecRecord {
                         seq,
                         kind: record.kind.to_owned(),
-                        key: record.key.clone(),
-                        order_key: record.order_key.clone(),
-                        body_sha256: record.sha256.clone(),
-                        body_json: record.json.take().unwrap_or_else(|| documents::canonical_json(&record.body)),
+                        key: std::mem::take(&mut record.key),
+                        order_key: std::mem::take(&mut record.order_key),
+                        body_sha256: std::mem::take(&mut record.sha256),
+                        body_json: std::mem::take(&mut record.json),
                         recorded_by: who.user_id.clone(),
                         recorded_at: now,
                     });
@@ -459,17 +555,13 @@ impl App {
                 continue;
             }
             let json = documents::canonical_json(&body);
-            ready.push(Ready { index, document, body, json });
+            ready.push(Ready { index, document, json });
         }
         (ready, refused)
     }
 
-    /// Takes documents (each its kind and JSON body) and answers each: the step's body, or its error.
-    pub async fn cbec_ingest(
-        &self,
-        who: &Principal,
-        entries: Vec<Entry>,
-    ) -> AppResult<Vec<Result<CbecAnswer, AppError>>> {
+    /// Takes documents (each its kind and JSON body) and answers each: its kind, key and step, or its error.
+    async fn cbec_ingest(&self, who: &Principal, entries: Vec<Entry>) -> AppResult<Vec<Result<Ingested, AppError>>> {
         let count = entries.len();
         let (ready, refused) = self.ready_entries(who, entries);
         let keys: Vec<(usize, &'static str, String)> =
@@ -480,29 +572,17 @@ impl App {
                     .into_iter()
                     .map(|r| {
                         let sha256 = documents::sha256_hex(&r.json);
-                        let mut step = engine.receive(policy, r.document, r.body, sha256, now);
-                        if let Ok(step) = &mut step {
-                            if let Some(record) = step.records.first_mut() {
-                                record.json = Some(r.json);
-                            }
-                        }
-                        step
+                        engine.receive(policy, r.document, r.json, sha256, now)
                     })
                     .collect()
             })
             .await?;
-        let mut answers: Vec<Option<Result<CbecAnswer, AppError>>> = (0..count).map(|_| None).collect();
+        let mut answers: Vec<Option<Result<Ingested, AppError>>> = (0..count).map(|_| None).collect();
         for (index, error) in refused {
             answers[index] = Some(Err(error));
         }
         for ((index, kind, key), step) in keys.into_iter().zip(steps) {
-            answers[index] = Some(match step {
-                Ok(step) => Ok(CbecAnswer {
-                    created: step.disposition == engine::Disposition::Recorded,
-                    body: step_body(kind, &key, &step),
-                }),
-                Err(refusal) => Err(refusal_error(refusal)),
-            });
+            answers[index] = Some(step.map(|step| Ingested { kind, key, step }).map_err(refusal_error));
         }
         Ok(answers
             .into_iter()
@@ -518,7 +598,11 @@ impl App {
             )));
         };
         let mut answers = self.cbec_ingest(who, vec![Ok((kind, body))]).await?;
-        let mut answer = answers.pop().unwrap_or_else(|| Err(AppError::Internal("no answer".into())))?;
+        let ingested = answers.pop().unwrap_or_else(|| Err(AppError::Internal("no answer".into())))?;
+        let mut answer = CbecAnswer {
+            created: ingested.step.disposition == engine::Disposition::Recorded,
+            body: step_body(ingested.kind, &ingested.key, &ingested.step),
+        };
         // A repeat answers what the first time answered: the decision, once there is one.
         if !answer.created && answer.body["status"] != json!("incomplete") {
             if let Some(order) = answer.body["order"].as_str().map(str::to_owned) {
@@ -536,7 +620,7 @@ impl App {
     }
 
     /// A batch as received (a JSON array of `{kind, document}` or NDJSON of the same): every entry answered.
-    pub async fn cbec_batch(&self, who: &Principal, text: &str) -> AppResult<Value> {
+    pub async fn cbec_batch(&self, who: &Principal, text: &str) -> AppResult<CbecBatchAnswer> {
         // A caller who may send documents for no company at all (customs, a bank, an auditor) is refused
         // as a whole; each entry is still authorized against its own sending company below.
         self.authorize_cbec(who, Action::CbecSubmit, &who.party)?;
@@ -545,44 +629,36 @@ impl App {
             .map(|entry| entry.map(|envelope| (envelope.kind, envelope.body)))
             .collect();
         let answers = self.cbec_ingest(who, entries).await?;
-        let (mut recorded, mut repeated, mut refused) = (0, 0, 0);
-        let results: Vec<Value> = answers
-            .into_iter()
-            .enumerate()
-            .map(|(index, answer)| match answer {
-                Ok(answer) => {
-                    if answer.created {
-                        recorded += 1;
+        let mut batch =
+            CbecBatchAnswer { recorded: 0, repeated: 0, refused: 0, results: Vec::with_capacity(answers.len()) };
+        for (index, answer) in answers.into_iter().enumerate() {
+            batch.results.push(match answer {
+                Ok(Ingested { kind, key, step }) => {
+                    let result = result_of(&step);
+                    if step.disposition == engine::Disposition::Recorded {
+                        batch.recorded += 1;
                     } else {
-                        repeated += 1;
+                        batch.repeated += 1;
                     }
-                    let mut body = answer.body;
-                    body["index"] = json!(index);
-                    // A batch answers each entry briefly; the whole decision is at GET /v1/cbec/orders/….
-                    // The traceability codes stay: the platform prints them on the parcels.
-                    if let Some(mut decision) = body.as_object_mut().and_then(|o| o.remove("decision")) {
-                        body["decision"] = json!({
-                            "status": decision["status"],
-                            "channel": decision["risk"]["channel"],
-                            "tax_fen": decision["tax"]["total_fen"],
-                            "reasons": decision["reasons"],
-                            "trace": decision.get_mut("trace").map(Value::take),
-                        });
+                    BatchEntry::Answered {
+                        index,
+                        kind,
+                        key,
+                        result,
+                        status: step.status.as_str(),
+                        order: step.order_key,
+                        waiting_for: step.waiting_for,
+                        decision: step.decision.map(|decision| DecisionBrief::of(*decision)),
+                        released: step.released,
                     }
-                    body
                 }
                 Err(error) => {
-                    refused += 1;
-                    let mut body =
-                        json!({"index": index, "error": {"code": error.code(), "message": error.to_string()}});
-                    if let AppError::Invalid(errors) = &error {
-                        body["error"]["problems"] = errors_json(errors);
-                    }
-                    body
+                    batch.refused += 1;
+                    BatchEntry::refused(index, &error)
                 }
-            })
-            .collect();
-        Ok(json!({"recorded": recorded, "repeated": repeated, "refused": refused, "results": results}))
+            });
+        }
+        Ok(batch)
     }
 
     fn order_key(platform: &str, order_no: &str) -> AppResult<OrderKey> {

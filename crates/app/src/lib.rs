@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod cbec;
+pub mod credential_cache;
 pub mod error;
 pub mod hs_search;
 pub mod ledger;
@@ -153,6 +154,8 @@ pub struct App {
     ledger: ledger::LedgerState,
     /// Cross-border e-commerce (1210): the engine, its data and the writers' mutex.
     cbec: cbec::CbecState,
+    /// Tokens and principals recently read from the store, for authenticating requests.
+    credentials: credential_cache::CredentialCache,
 }
 
 fn now_micros(clock: &dyn Clock) -> DateTime<Utc> {
@@ -191,6 +194,7 @@ impl App {
             risk_writes: tokio::sync::Mutex::new(()),
             ledger: ledger::LedgerState::default(),
             cbec: cbec::CbecState::default(),
+            credentials: credential_cache::CredentialCache::default(),
         };
         app.seed_risk().await?;
         app.reload().await?;

@@ -276,3 +276,108 @@ async fn the_time_from_submission_to_decision_is_recorded_and_measured() {
     assert_eq!(stats.decision_us_p50, Some(latency));
     assert_eq!(stats.decision_us_p90, Some(latency));
 }
+
+// ---- Remembered credentials: every change in this process counts at the very next request ----
+
+fn token_input(name: &str, days: i64) -> TokenInput {
+    TokenInput { name: Some(name.into()), expires_in_days: Some(days), user_id: None }
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_on_the_very_next_request_after_being_used() {
+    let (app, _, _) = demo().await;
+    let clerk = login(&app, "hq.declarant").await;
+    let (description, token) = app.issue_token(&clerk, token_input("erp", 30)).await.unwrap();
+    let (_, other) = app.issue_token(&clerk, token_input("backup", 30)).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.authenticate_token(&token).await.unwrap(), clerk);
+        assert_eq!(app.authenticate_token(&other).await.unwrap(), clerk);
+    }
+    app.revoke_token(&clerk, description["token_id"].as_str().unwrap()).await.unwrap();
+    assert!(matches!(app.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+    assert!(matches!(app.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+    // The account's other token is not affected.
+    assert_eq!(app.authenticate_token(&other).await.unwrap(), clerk);
+}
+
+#[tokio::test]
+async fn a_deactivated_accounts_remembered_token_and_session_are_refused_at_once() {
+    let (app, _, _) = demo().await;
+    let session = app.login("shop.declarant", DEMO_PASSWORD).await.unwrap();
+    let shop = app.authenticate_session(&session.secret).await.unwrap();
+    let (_, token) = app.issue_token(&shop, token_input("pos", 30)).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.authenticate_token(&token).await.unwrap(), shop);
+        assert_eq!(app.authenticate_session(&session.secret).await.unwrap(), shop);
+    }
+    let supervisor = login(&app, "supervisor").await;
+    app.deactivate_account(&supervisor, "shop.declarant").await.unwrap();
+    assert!(matches!(app.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+    assert!(matches!(app.authenticate_session(&session.secret).await, Err(AppError::Unauthenticated)));
+    // Others' credentials still work.
+    assert_eq!(
+        app.authenticate_session(&app.login("hq.declarant", DEMO_PASSWORD).await.unwrap().secret)
+            .await
+            .unwrap()
+            .user_id,
+        "hq.declarant"
+    );
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_refused_the_moment_it_expires() {
+    let (app, clock, _) = demo().await;
+    let clerk = login(&app, "hq.declarant").await;
+    let (_, token) = app.issue_token(&clerk, token_input("one day", 1)).await.unwrap();
+    // Used one second before it expires, so it is remembered when the expiry passes.
+    clock.advance(Duration::days(1) - Duration::seconds(1));
+    assert_eq!(app.authenticate_token(&token).await.unwrap(), clerk);
+    clock.advance(Duration::milliseconds(999));
+    assert_eq!(app.authenticate_token(&token).await.unwrap(), clerk);
+    clock.advance(Duration::milliseconds(1));
+    assert!(matches!(app.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+    clock.advance(Duration::seconds(10));
+    assert!(matches!(app.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+}
+
+#[tokio::test]
+async fn a_freshly_issued_token_works_at_once_and_forged_ones_never() {
+    let (app, _, _) = demo().await;
+    let clerk = login(&app, "hq.declarant").await;
+    let (_, first) = app.issue_token(&clerk, token_input("first", 30)).await.unwrap();
+    assert_eq!(app.authenticate_token(&first).await.unwrap(), clerk);
+    // A well-formed token nobody issued is refused, and that refusal does not outlive the next issue.
+    let unknown = format!("zgt_0123456789abcdef_{}", "A".repeat(43));
+    assert!(matches!(app.authenticate_token(&unknown).await, Err(AppError::Unauthenticated)));
+    let (_, second) = app.issue_token(&clerk, token_input("second", 30)).await.unwrap();
+    assert_eq!(app.authenticate_token(&second).await.unwrap(), clerk);
+    // A remembered token's id with another secret is refused.
+    let forged = format!("{}{}", &first[..first.len() - 1], if first.ends_with('A') { 'B' } else { 'A' });
+    assert!(matches!(app.authenticate_token(&forged).await, Err(AppError::Unauthenticated)));
+    assert_eq!(app.authenticate_token(&first).await.unwrap(), clerk);
+}
+
+#[tokio::test]
+async fn another_nodes_revocation_and_deactivation_count_here_within_the_cache_ttl() {
+    let (here, clock, store) = demo().await;
+    // A second process on the same database, with the same clock.
+    let there = App::open(store.clone(), clock.clone()).await.unwrap();
+    let clerk = login(&here, "hq.declarant").await;
+    let (description, token) = here.issue_token(&clerk, token_input("erp", 30)).await.unwrap();
+    let (_, kept) = here.issue_token(&clerk, token_input("kept", 30)).await.unwrap();
+    assert_eq!(here.authenticate_token(&token).await.unwrap(), clerk);
+    assert_eq!(here.authenticate_token(&kept).await.unwrap(), clerk);
+    there.revoke_token(&clerk, description["token_id"].as_str().unwrap()).await.unwrap();
+    // The other node's own memory knows at once; this one may trust what it read for less than the TTL.
+    assert!(matches!(there.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+    assert_eq!(here.authenticate_token(&token).await.unwrap(), clerk, "remembered for less than the TTL");
+    let ttl = Duration::milliseconds(zonegate_app::credential_cache::CREDENTIAL_CACHE_TTL_MILLIS);
+    clock.advance(ttl);
+    assert!(matches!(here.authenticate_token(&token).await, Err(AppError::Unauthenticated)));
+
+    assert_eq!(here.authenticate_token(&kept).await.unwrap(), clerk);
+    let supervisor = login(&there, "supervisor").await;
+    there.deactivate_account(&supervisor, "hq.declarant").await.unwrap();
+    clock.advance(ttl);
+    assert!(matches!(here.authenticate_token(&kept).await, Err(AppError::Unauthenticated)));
+}

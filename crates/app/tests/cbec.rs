@@ -75,7 +75,7 @@ async fn three_documents_in_any_order_are_matched_released_and_replayed_after_a_
     let mut lines: Vec<String> = good.entries().iter().map(Value::to_string).collect();
     lines.insert(1, "{\"kind\": \"order\", \"document\": {".into());
     lines.push(bad_id.entries()[0].to_string());
-    let result = app.cbec_batch(&op(), &lines.join("\n")).await.unwrap();
+    let result = app.cbec_batch(&op(), &lines.join("\n")).await.unwrap().to_value();
     assert_eq!(result["recorded"], 3, "{result:#}");
     assert_eq!(result["refused"], 2);
     let results = result["results"].as_array().unwrap();
@@ -84,7 +84,7 @@ async fn three_documents_in_any_order_are_matched_released_and_replayed_after_a_
     assert_eq!(results[4]["error"]["problems"][0]["field"], "buyer.id_number");
     assert_eq!(results[4]["error"]["problems"][0]["code"], "id_number_check_digit");
     // The same batch again changes nothing.
-    let replayed = app.cbec_batch(&op(), &lines.join("\n")).await.unwrap();
+    let replayed = app.cbec_batch(&op(), &lines.join("\n")).await.unwrap().to_value();
     assert_eq!(replayed["recorded"], 0);
     assert_eq!(replayed["repeated"], 3);
 

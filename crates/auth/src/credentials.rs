@@ -94,13 +94,24 @@ pub fn new_token() -> NewToken {
     NewToken { token_id, token, secret_sha256: sha256_hex(&secret) }
 }
 
-/// Splits a presented token into (token id, SHA-256 of its secret); `None` if it is not shaped like one.
-pub fn parse_token(token: &str) -> Option<(String, String)> {
+/// Splits a token into (token id, secret) if it is shaped like one.
+fn split_token(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
     let id_ok = id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
     let secret_ok = secret.len() == 43 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (id_ok && secret_ok).then(|| (id.to_owned(), sha256_hex(secret)))
+    (id_ok && secret_ok).then_some((id, secret))
+}
+
+/// Splits a presented token into (token id, SHA-256 of its secret); `None` if it is not shaped like one.
+pub fn parse_token(token: &str) -> Option<(String, String)> {
+    split_token(token).map(|(id, secret)| (id.to_owned(), sha256_hex(secret)))
+}
+
+/// The id of a presented token shaped like one (as [`parse_token`] would give it), without hashing the
+/// secret: for rate limiting by token before the token is checked.
+pub fn token_id(token: &str) -> Option<&str> {
+    split_token(token).map(|(id, _)| id)
 }
 
 /// A newly started session: `secret` goes into the cookie; the platform stores `session_sha256`.
@@ -152,12 +163,15 @@ mod tests {
         let minted = new_token();
         assert!(minted.token.starts_with("zgt_"));
         assert_eq!(parse_token(&minted.token), Some((minted.token_id.clone(), minted.secret_sha256.clone())));
+        assert_eq!(token_id(&minted.token), Some(minted.token_id.as_str()));
         let other = new_token();
         assert_ne!(minted.token, other.token);
         assert_eq!(parse_token("zgt_0123456789abcdef"), None);
         assert_eq!(parse_token("Bearer x"), None);
         let tampered = minted.token.replace("zgt_", "zgx_");
         assert_eq!(parse_token(&tampered), None);
+        assert_eq!(token_id(&tampered), None);
+        assert_eq!(token_id("zgt_0123456789abcdef"), None);
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub mod credentials;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::str::FromStr;
+use std::sync::{PoisonError, RwLock};
 
 use cedar_policy::{
     Authorizer as CedarAuthorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
@@ -152,7 +154,7 @@ impl fmt::Display for Role {
 }
 
 /// Who is asking: an authenticated user (or the local platform operator).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub user_id: String,
     /// The party id: a USCC, `customs:<office>`, `authority:<body>`, `bank:<code>`, or `platform`.
@@ -298,7 +300,7 @@ impl fmt::Display for Action {
 }
 
 /// What an action is taken on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Resource {
     /// A declaration, owned by its declarant's party, possibly addressed to authorities or banks.
     Declaration { id: String, owner: String, addressees: Vec<String> },
@@ -338,11 +340,84 @@ pub enum AuthError {
     Request(String),
 }
 
+/// Most decisions the [`Authorizer`] remembers; past this the memory is cleared and refilled.
+pub const DECISIONS_CACHED_MAX: usize = 4096;
+
+/// One remembered question and its answer.
+struct CachedDecision {
+    who: Principal,
+    action: Action,
+    resource: Resource,
+    decision: Decision,
+}
+
+/// Decisions already taken, by a hash of the whole question; each bucket keeps the question itself, so a
+/// hash collision is told apart by comparing principal, action and resource in full.
+#[derive(Default)]
+struct DecisionCache {
+    /// Keyed hashing, so callers cannot choose colliding questions.
+    hasher: RandomState,
+    entries: RwLock<CachedDecisions>,
+}
+
+#[derive(Default)]
+struct CachedDecisions {
+    buckets: HashMap<u64, Vec<CachedDecision>>,
+    len: usize,
+}
+
+impl CachedDecision {
+    fn answers(&self, who: &Principal, action: Action, resource: &Resource) -> bool {
+        self.action == action && self.who == *who && self.resource == *resource
+    }
+}
+
+impl DecisionCache {
+    fn key(&self, who: &Principal, action: Action, resource: &Resource) -> u64 {
+        self.hasher.hash_one((who, action, resource))
+    }
+
+    fn get(&self, key: u64, who: &Principal, action: Action, resource: &Resource) -> Option<Decision> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        entries.buckets.get(&key)?.iter().find(|e| e.answers(who, action, resource)).map(|e| e.decision.clone())
+    }
+
+    fn put(&self, key: u64, who: &Principal, action: Action, resource: &Resource, decision: &Decision) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len >= DECISIONS_CACHED_MAX {
+            *entries = CachedDecisions::default();
+        }
+        let bucket = entries.buckets.entry(key).or_default();
+        if bucket.iter().any(|e| e.answers(who, action, resource)) {
+            return;
+        }
+        bucket.push(CachedDecision {
+            who: who.clone(),
+            action,
+            resource: resource.clone(),
+            decision: decision.clone(),
+        });
+        entries.len += 1;
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(PoisonError::into_inner).len
+    }
+}
+
 /// Evaluates the Cedar policy set. Build it once ([`Authorizer::standard`]) and share it.
+///
+/// The policy set and schema never change after construction, and a decision depends on nothing but the
+/// principal (user id, party, party kind, roles), the action and the resource (every field of it): the
+/// entities are built from those alone and the request context is empty. So [`Authorizer::decide`]
+/// remembers decisions keyed by exactly those values (at most [`DECISIONS_CACHED_MAX`]); errors are not
+/// remembered.
 pub struct Authorizer {
     policies: PolicySet,
     schema: Schema,
     cedar: CedarAuthorizer,
+    decisions: DecisionCache,
 }
 
 impl fmt::Debug for Authorizer {
@@ -389,11 +464,23 @@ impl Authorizer {
         if let Some(policy) = policies.policies().find(|p| p.annotation("id").is_none()) {
             return Err(AuthError::InvalidPolicies(format!("policy {} has no @id", policy.id())));
         }
-        Ok(Authorizer { policies, schema, cedar: CedarAuthorizer::new() })
+        Ok(Authorizer { policies, schema, cedar: CedarAuthorizer::new(), decisions: DecisionCache::default() })
     }
 
-    /// Whether `who` may take `action` on `resource`, and which policies decided.
+    /// Whether `who` may take `action` on `resource`, and which policies decided: the remembered answer to
+    /// the same question if there is one, else [`Authorizer::evaluate`]'s.
     pub fn decide(&self, who: &Principal, action: Action, resource: &Resource) -> Result<Decision, AuthError> {
+        let key = self.decisions.key(who, action, resource);
+        if let Some(decision) = self.decisions.get(key, who, action, resource) {
+            return Ok(decision);
+        }
+        let decision = self.evaluate(who, action, resource)?;
+        self.decisions.put(key, who, action, resource, &decision);
+        Ok(decision)
+    }
+
+    /// Whether `who` may take `action` on `resource`, evaluating the policy set now (no remembered answers).
+    pub fn evaluate(&self, who: &Principal, action: Action, resource: &Resource) -> Result<Decision, AuthError> {
         let mut entities = Vec::with_capacity(4);
         let principal = uid("User", &who.user_id);
         let mut parents: HashSet<EntityUid> = who.roles.iter().map(|role| uid("Role", role.as_str())).collect();
@@ -493,5 +580,115 @@ impl Authorizer {
     /// The `@id`s of every shipped policy, in file order.
     pub fn policy_ids(&self) -> Vec<String> {
         self.policies.policies().filter_map(|p| p.annotation("id").map(str::to_owned)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOP: &str = "91440400MA55H0P10R";
+    const HQ: &str = "91440400MA4UJ0J57H";
+
+    fn user(user_id: &str, party: &str, party_kind: PartyKind, roles: &[Role]) -> Principal {
+        Principal { user_id: user_id.into(), party: party.into(), party_kind, roles: roles.to_vec() }
+    }
+
+    fn principals() -> Vec<Principal> {
+        vec![
+            user("shop.clerk", SHOP, PartyKind::Enterprise, &[Role::Declarant]),
+            // Same user id, another party: must not share the first one's answers.
+            user("shop.clerk", HQ, PartyKind::Enterprise, &[Role::Declarant]),
+            // Same user and party, another role.
+            user("shop.clerk", SHOP, PartyKind::Enterprise, &[Role::EnterpriseAdmin]),
+            user("shop.clerk", SHOP, PartyKind::Enterprise, &[]),
+            user("officer.li", "customs:hengqin", PartyKind::Customs, &[Role::Officer]),
+            user("officer.li", "customs:hengqin", PartyKind::Customs, &[Role::Supervisor]),
+            user("auditor.ho", "customs:hengqin", PartyKind::Customs, &[Role::Auditor]),
+            user("iacm.desk", "authority:iacm", PartyKind::Authority, &[Role::Authority]),
+            user("bank.desk", "bank:boc-hq", PartyKind::Bank, &[Role::Bank]),
+            Principal::platform("operator"),
+        ]
+    }
+
+    fn resources() -> Vec<Resource> {
+        let declaration = |owner: &str, addressees: &[&str]| Resource::Declaration {
+            id: "1".into(),
+            owner: owner.into(),
+            addressees: addressees.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        vec![
+            declaration(SHOP, &[]),
+            declaration(HQ, &[]),
+            declaration(HQ, &["authority:iacm"]),
+            declaration(HQ, &["bank:boc-hq"]),
+            Resource::Party { id: SHOP.into(), kind: PartyKind::Enterprise },
+            Resource::Party { id: HQ.into(), kind: PartyKind::Enterprise },
+            Resource::Platform,
+            Resource::Account { user_id: "shop.clerk".into(), party: SHOP.into(), party_kind: PartyKind::Enterprise },
+            Resource::Account { user_id: "other".into(), party: SHOP.into(), party_kind: PartyKind::Enterprise },
+            Resource::accounts_of(Some(SHOP)),
+            Resource::accounts_of(None),
+            Resource::Alert {
+                key: "customs:hengqin/a-1".into(),
+                publisher: "customs:hengqin".into(),
+                publisher_kind: PartyKind::Customs,
+            },
+        ]
+    }
+
+    #[test]
+    fn remembered_decisions_are_the_evaluated_ones() {
+        let authorizer = Authorizer::standard().unwrap();
+        let answer = |result: Result<Decision, AuthError>| result.map_err(|e| e.to_string());
+        let mut evaluated = Vec::new();
+        for who in &principals() {
+            for action in Action::ALL {
+                for resource in &resources() {
+                    let expected = answer(authorizer.evaluate(who, action, resource));
+                    evaluated.push((who.clone(), action, resource.clone(), expected));
+                }
+            }
+        }
+        let allowed = evaluated.iter().filter(|(.., e)| e.as_ref().is_ok_and(|d| d.allowed)).count();
+        let refused = evaluated.iter().filter(|(.., e)| e.as_ref().is_ok_and(|d| !d.allowed)).count();
+        assert!(allowed > 100 && refused > 100, "{allowed} allowed, {refused} refused");
+        // Twice: the first pass fills the memory, the second answers from it (errors are never remembered).
+        for pass in 0..2 {
+            for (who, action, resource, expected) in &evaluated {
+                let decided = answer(authorizer.decide(who, *action, resource));
+                assert_eq!(&decided, expected, "pass {pass}: {who:?} {action} {resource:?}");
+            }
+        }
+        let remembered = evaluated.iter().filter(|(.., e)| e.is_ok()).count();
+        assert_eq!(authorizer.decisions.len(), remembered);
+    }
+
+    #[test]
+    fn the_memory_tells_parties_roles_and_resources_apart() {
+        let authorizer = Authorizer::standard().unwrap();
+        let shop_declarant = user("clerk", SHOP, PartyKind::Enterprise, &[Role::Declarant]);
+        let hq_declarant = user("clerk", HQ, PartyKind::Enterprise, &[Role::Declarant]);
+        let shop_admin = user("clerk", SHOP, PartyKind::Enterprise, &[Role::EnterpriseAdmin]);
+        let own = Resource::Declaration { id: "7".into(), owner: SHOP.into(), addressees: Vec::new() };
+        for _ in 0..2 {
+            assert!(authorizer.decide(&shop_declarant, Action::DeclarationSubmit, &own).unwrap().allowed);
+            assert!(!authorizer.decide(&hq_declarant, Action::DeclarationSubmit, &own).unwrap().allowed);
+            assert!(!authorizer.decide(&shop_admin, Action::DeclarationSubmit, &own).unwrap().allowed);
+            assert!(authorizer.decide(&shop_admin, Action::DeclarationRead, &own).unwrap().allowed);
+            let other = Resource::Declaration { id: "7".into(), owner: HQ.into(), addressees: Vec::new() };
+            assert!(!authorizer.decide(&shop_declarant, Action::DeclarationSubmit, &other).unwrap().allowed);
+        }
+    }
+
+    #[test]
+    fn the_memory_stays_bounded() {
+        let authorizer = Authorizer::standard().unwrap();
+        let who = user("clerk", SHOP, PartyKind::Enterprise, &[Role::Declarant]);
+        for id in 0..DECISIONS_CACHED_MAX + 10 {
+            let resource = Resource::Declaration { id: id.to_string(), owner: SHOP.into(), addressees: Vec::new() };
+            assert!(authorizer.decide(&who, Action::DeclarationRead, &resource).unwrap().allowed);
+            assert!(authorizer.decisions.len() <= DECISIONS_CACHED_MAX);
+        }
     }
 }

@@ -327,11 +327,12 @@ impl Parser {
         }
     }
 
-    fn string_value<'v>(&mut self, value: &'v Value, key: &str, path: &str) -> Option<&'v str> {
+    /// The string `prefix.key` holds (the path is written only for an error: most documents have none).
+    fn string_value<'v>(&mut self, value: &'v Value, key: &str, prefix: &str) -> Option<&'v str> {
         match value {
             Value::String(text) => Some(text),
             other => {
-                self.add("type", path, format!("`{key}` must be a string, not {}", kind_of(other)));
+                self.add("type", join(prefix, key), format!("`{key}` must be a string, not {}", kind_of(other)));
                 None
             }
         }
@@ -339,7 +340,7 @@ impl Parser {
 
     fn text<'v>(&mut self, object: &'v Map<String, Value>, key: &str, prefix: &str) -> Option<&'v str> {
         let value = self.field(object, key, prefix)?;
-        self.string_value(value, key, &join(prefix, key))
+        self.string_value(value, key, prefix)
     }
 
     /// A trimmed free text of `min..=max` characters.
@@ -467,10 +468,18 @@ impl Parser {
         sign: Sign,
     ) -> Option<Decimal> {
         let value = self.field(object, key, prefix)?;
-        self.decimal_value(value, key, &join(prefix, key), measure, sign)
+        self.decimal_value(value, key, prefix, measure, sign)
     }
 
-    fn decimal_value(&mut self, value: &Value, key: &str, path: &str, measure: Measure, sign: Sign) -> Option<Decimal> {
+    fn decimal_value(
+        &mut self,
+        value: &Value,
+        key: &str,
+        prefix: &str,
+        measure: Measure,
+        sign: Sign,
+    ) -> Option<Decimal> {
+        let path = || join(prefix, key);
         let (places, not_string) = match measure {
             Measure::Money => (2, "amount_not_string"),
             Measure::Quantity => (6, "number_not_string"),
@@ -478,12 +487,12 @@ impl Parser {
         if let Value::Number(number) = value {
             self.add(
                 not_string,
-                path,
+                path(),
                 format!("`{key}` must be a decimal string such as \"{number}\", not a JSON number"),
             );
             return None;
         }
-        let text = self.string_value(value, key, path)?;
+        let text = self.string_value(value, key, prefix)?;
         let digits = text.strip_prefix('-').unwrap_or(text);
         let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         let well_formed = !whole.is_empty()
@@ -494,23 +503,23 @@ impl Parser {
             && (fraction.is_empty() != digits.contains('.'));
         let parsed = if well_formed { Decimal::from_str(text).ok() } else { None };
         let Some(parsed) = parsed else {
-            self.add("decimal", path, format!("`{text}` is not a decimal number such as `12.50`"));
+            self.add("decimal", path(), format!("`{text}` is not a decimal number such as `12.50`"));
             return None;
         };
         if parsed.is_sign_negative() && !parsed.is_zero() {
-            self.add("negative", path, format!("`{text}` is negative; `{key}` must not be"));
+            self.add("negative", path(), format!("`{text}` is negative; `{key}` must not be"));
             return None;
         }
         if sign == Sign::Positive && parsed.is_zero() {
-            self.add("zero", path, format!("`{text}` must be above zero"));
+            self.add("zero", path(), format!("`{text}` must be above zero"));
             return None;
         }
         if parsed.normalize().scale() > places {
-            self.add("scale", path, format!("`{text}` has more than {places} decimal places"));
+            self.add("scale", path(), format!("`{text}` has more than {places} decimal places"));
             return None;
         }
         if parsed >= Decimal::from(AMOUNT_LIMIT) {
-            self.add("too_large", path, format!("`{text}` is too large; it must be below 1000000000"));
+            self.add("too_large", path(), format!("`{text}` is too large; it must be below 1000000000"));
             return None;
         }
         Some(parsed.abs())
@@ -524,13 +533,17 @@ impl Parser {
         range: std::ops::RangeInclusive<u32>,
     ) -> Option<u32> {
         let value = self.field(object, key, prefix)?;
-        let path = join(prefix, key);
+        let path = || join(prefix, key);
         let Value::Number(number) = value else {
-            self.add("type", path, format!("`{key}` must be an integer, not {}", kind_of(value)));
+            self.add("type", path(), format!("`{key}` must be an integer, not {}", kind_of(value)));
             return None;
         };
         let Some(integer) = number.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| range.contains(n)) else {
-            self.add("range", path, format!("`{number}` is not an integer from {} to {}", range.start(), range.end()));
+            self.add(
+                "range",
+                path(),
+                format!("`{number}` is not an integer from {} to {}", range.start(), range.end()),
+            );
             return None;
         };
         Some(integer)
@@ -561,9 +574,8 @@ impl Parser {
             match Self::optional(map, "phone") {
                 None => Some(None),
                 Some(value) => {
-                    let path = join(key, "phone");
-                    let text = self.string_value(value, "phone", &path)?;
-                    self.phone_text(text, &path).map(Some)
+                    let text = self.string_value(value, "phone", key)?;
+                    self.phone_text(text, &join(key, "phone")).map(Some)
                 }
             }
         };
@@ -603,9 +615,7 @@ impl Parser {
         let unit = self.domain_code(map, "unit", &prefix, UnitCode::parse);
         let net_kg = match Self::optional(map, "net_kg") {
             None => Some(None),
-            Some(value) => self
-                .decimal_value(value, "net_kg", &join(&prefix, "net_kg"), Measure::Quantity, Sign::Positive)
-                .map(Some),
+            Some(value) => self.decimal_value(value, "net_kg", &prefix, Measure::Quantity, Sign::Positive).map(Some),
         };
         let price = self.decimal(map, "price", &prefix, Measure::Money, Sign::NonNegative);
         let total = self.decimal(map, "total", &prefix, Measure::Money, Sign::NonNegative);
@@ -868,15 +878,18 @@ pub fn prefix_errors(errors: FieldErrors, prefix: &str) -> FieldErrors {
     )
 }
 
-fn envelope(index: usize, value: &Value) -> Result<Envelope, FieldErrors> {
+fn envelope(index: usize, value: Value) -> Result<Envelope, FieldErrors> {
     let at = format!("[{index}]");
-    let Value::Object(map) = value else {
-        return Err(FieldError::new(
-            "type",
-            at,
-            format!("an entry must be an object with `kind` and `document`, not {}", kind_of(value)),
-        )
-        .into());
+    let mut map = match value {
+        Value::Object(map) => map,
+        other => {
+            return Err(FieldError::new(
+                "type",
+                at,
+                format!("an entry must be an object with `kind` and `document`, not {}", kind_of(&other)),
+            )
+            .into())
+        }
     };
     let mut errors = FieldErrors::default();
     let kind = match map.get("kind") {
@@ -900,17 +913,17 @@ fn envelope(index: usize, value: &Value) -> Result<Envelope, FieldErrors> {
             None
         }
     };
-    let body = match map.get("document") {
+    let body = match map.remove("document") {
         None | Some(Value::Null) => {
             errors.add("required", format!("{at}.document"), "`document` is required");
             None
         }
-        Some(body @ Value::Object(_)) => Some(body.clone()),
+        Some(body @ Value::Object(_)) => Some(body),
         Some(other) => {
             errors.add(
                 "type",
                 format!("{at}.document"),
-                format!("`document` must be an object, not {}", kind_of(other)),
+                format!("`document` must be an object, not {}", kind_of(&other)),
             );
             None
         }
@@ -950,7 +963,7 @@ pub fn split_batch(body: &str) -> Vec<Result<Envelope, FieldErrors>> {
         if entries.len() > BATCH_MAX {
             return too_large(entries.len());
         }
-        return entries.iter().enumerate().map(|(index, entry)| envelope(index, entry)).collect();
+        return entries.into_iter().enumerate().map(|(index, entry)| envelope(index, entry)).collect();
     }
     let lines: Vec<(usize, &str)> =
         body.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(|(n, line)| (n + 1, line)).collect();
@@ -961,7 +974,7 @@ pub fn split_batch(body: &str) -> Vec<Result<Envelope, FieldErrors>> {
         .into_iter()
         .enumerate()
         .map(|(index, (number, line))| match serde_json::from_str::<Value>(line) {
-            Ok(value) => envelope(index, &value),
+            Ok(value) => envelope(index, value),
             Err(error) => Err(FieldError::new(
                 "json_malformed",
                 format!("[{index}]"),

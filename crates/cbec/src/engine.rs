@@ -14,7 +14,10 @@
 //! `cancelled` (reservation voided, tax unbilled); after release it may be returned within 30 days (goods back
 //! within 45): the returned lines' value is restored to the quota.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+// The engine's maps hash client-chosen keys (order numbers): foldhash is fast and seeded per process.
+use foldhash::{HashMap as FastMap, HashSet as FastSet};
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use rust_decimal::prelude::ToPrimitive;
@@ -25,6 +28,7 @@ use zonegate_domain::{FieldError, FieldErrors, HsCode, Uscc};
 
 use crate::bills::{Secured, TaxAccounts};
 use crate::checks::{self, CheckOutcome, Role};
+use crate::decision::{Assessment, Decision, OriginLine, Problem, StoredDecision};
 use crate::documents::{DocKind, Document, Order, OrderKey, Payment, Waybill};
 use crate::positive::PositiveEntry;
 use crate::quota::{QuotaBook, QuotaError, Reservation};
@@ -139,11 +143,29 @@ pub struct Record {
     pub key: String,
     /// The order it concerns (empty for tax payments).
     pub order_key: String,
-    pub body: Value,
-    /// Hex SHA-256 of the canonical body (for documents and commands: the request's).
+    /// The body as stored: a document's or command's canonical JSON, or the text of the engine's own record.
+    pub json: String,
+    /// Hex SHA-256: of the request's canonical JSON for documents and commands, of `json` for the engine's
+    /// own records.
     pub sha256: String,
-    /// The canonical JSON of `body`, when the engine wrote it already (its own records).
-    pub json: Option<String>,
+}
+
+impl Record {
+    fn new(kind: &'static str, key: String, order_key: String, json: String, sha256: String) -> Record {
+        Record { kind, key, order_key, json, sha256 }
+    }
+
+    /// The engine's own record: its text and the text's hash.
+    fn written(kind: &'static str, key: &OrderKey, json: String) -> Record {
+        let sha256 = crate::documents::sha256_hex(&json);
+        Record::new(kind, key.to_string(), key.to_string(), json, sha256)
+    }
+
+    /// The body as a JSON value.
+    pub fn value(&self) -> Value {
+        // Every record's text was written from JSON by the engine or its caller.
+        serde_json::from_str(&self.json).expect("a record holds JSON")
+    }
 }
 
 /// The record kinds, in the order a replay understands them.
@@ -187,7 +209,7 @@ pub struct Step {
     pub records: Vec<Record>,
     /// The decision of the order when this step made it (a repeat carries none: the stored decision record
     /// is the first answer; the engine does not keep decisions in memory).
-    pub decision: Option<Value>,
+    pub decision: Option<Box<Decision>>,
     /// Orders this step released besides its own (a tax payment releases those it secures).
     pub released: Vec<String>,
 }
@@ -325,14 +347,14 @@ pub struct QuotaView {
 pub struct Engine {
     config: Config,
     /// (record kind, key) → SHA-256 of what was recorded under it.
-    seen: HashMap<(&'static str, String), String>,
-    orders: HashMap<OrderKey, OrderEntry>,
+    seen: FastMap<(&'static str, String), String>,
+    orders: FastMap<OrderKey, OrderEntry>,
     /// Orders with documents waiting, for the incomplete report.
-    incomplete: HashSet<OrderKey>,
+    incomplete: FastSet<OrderKey>,
     /// Order id → key (ids number decided orders for the quota book and the bills).
-    by_id: HashMap<u64, OrderKey>,
+    by_id: FastMap<u64, OrderKey>,
     /// Traceability serial prefix → order.
-    traces: HashMap<String, OrderKey>,
+    traces: FastMap<String, OrderKey>,
     quota: QuotaBook,
     bills: TaxAccounts,
     next_id: u64,
@@ -370,11 +392,11 @@ impl Engine {
     pub fn new(config: Config) -> Engine {
         Engine {
             config,
-            seen: HashMap::new(),
-            orders: HashMap::new(),
-            incomplete: HashSet::new(),
-            by_id: HashMap::new(),
-            traces: HashMap::new(),
+            seen: FastMap::default(),
+            orders: FastMap::default(),
+            incomplete: FastSet::default(),
+            by_id: FastMap::default(),
+            traces: FastMap::default(),
             quota: QuotaBook::default(),
             bills: TaxAccounts::default(),
             next_id: 1,
@@ -425,12 +447,12 @@ impl Engine {
         }
     }
 
-    /// Receives one parsed document. `body` is the document as received and `sha256` its canonical hash.
+    /// Receives one parsed document. `json` is the document's canonical JSON and `sha256` its hash.
     pub fn receive(
         &mut self,
         policy: &dyn Policy,
         document: Document,
-        body: Value,
+        json: String,
         sha256: String,
         now: DateTime<Utc>,
     ) -> Result<Step, Refusal> {
@@ -470,23 +492,16 @@ impl Engine {
                 ));
             }
         }
-        let mut records = vec![Record {
-            kind: kind.as_str(),
-            key: key.clone(),
-            order_key: order_key.to_string(),
-            body,
-            sha256: sha256.clone(),
-            json: None,
-        }];
+        let mut records = vec![Record::new(kind.as_str(), key.clone(), order_key.to_string(), json, sha256.clone())];
         self.insert_document(document, key, sha256, now);
         let complete =
             self.orders.get(&order_key).and_then(|e| e.waiting.as_ref()).is_some_and(|w| w.missing().is_empty());
         let mut decision = None;
         let mut released = Vec::new();
         if complete {
-            let (mut made, others) = self.decide(policy, &order_key, now);
-            decision = Some(made[0].body.clone());
-            records.append(&mut made);
+            let (made, mut more, others) = self.decide(policy, &order_key, now);
+            decision = Some(made);
+            records.append(&mut more);
             released = others;
         }
         let entry = &self.orders[&order_key];
@@ -520,9 +535,14 @@ impl Engine {
         self.incomplete.insert(order_key);
     }
 
-    /// Runs the checks on a complete order and decides it; returns the `decision` record (first) and the
-    /// `release` records of other orders its billing released, with their keys.
-    fn decide(&mut self, policy: &dyn Policy, key: &OrderKey, now: DateTime<Utc>) -> (Vec<Record>, Vec<String>) {
+    /// Runs the checks on a complete order and decides it; returns the decision, its record (first) with the
+    /// `release` records of other orders its billing released, and their keys.
+    fn decide(
+        &mut self,
+        policy: &dyn Policy,
+        key: &OrderKey,
+        now: DateTime<Utc>,
+    ) -> (Box<Decision>, Vec<Record>, Vec<String>) {
         let waiting = self.orders.get_mut(key).and_then(|e| e.waiting.take()).expect("a complete order is waiting");
         self.incomplete.remove(key);
         let (Some(order), Some(payment), Some(waybill)) = (waiting.order, waiting.payment, waiting.waybill) else {
@@ -639,36 +659,31 @@ impl Engine {
             }
         }
 
-        let failed: Vec<&'static str> = outcomes.iter().filter(|o| !o.passed).map(|o| o.id).collect();
-        let mut body = json!({
-            "order": key.to_string(),
-            "decided_at": now,
-            "day": day,
-            "checks": outcomes,
-            "buyer": buyer,
-            "year": year,
-            "amount": yuan(amount_fen),
-        });
-        let status;
+        let failed: Vec<String> = outcomes.iter().filter(|o| !o.passed).map(|o| o.id.to_owned()).collect();
+        let mut decision = Decision {
+            order: key.to_string(),
+            decided_at: now,
+            day,
+            checks: outcomes,
+            buyer,
+            year,
+            amount: yuan(amount_fen),
+            status: Status::Refused,
+            reasons: Vec::new(),
+            tax_problems: Vec::new(),
+            quota_problem: None,
+            assessment: None,
+        };
         if !failed.is_empty() {
-            status = Status::Refused;
-            body["status"] = json!(status);
-            body["reasons"] = json!(failed);
-            self.set_status(key, status);
-            return (vec![self.record_decision(key, body)], Vec::new());
+            decision.reasons = failed;
+            return self.refuse(key, decision);
         }
         let tax = match policy.taxes(&order, day, mode) {
             Ok(tax) => tax,
             Err(errors) => {
-                status = Status::Refused;
-                body["status"] = json!(status);
-                body["reasons"] = json!(["cbec.tax_not_computable"]);
-                body["tax_problems"] = json!(errors
-                    .iter()
-                    .map(|e| json!({"field": e.field, "code": e.code, "message": e.message}))
-                    .collect::<Vec<_>>());
-                self.set_status(key, status);
-                return (vec![self.record_decision(key, body)], Vec::new());
+                decision.reasons = vec!["cbec.tax_not_computable".into()];
+                decision.tax_problems = errors.iter().map(Problem::from).collect();
+                return self.refuse(key, decision);
             }
         };
         let verdict = policy.risk(&order, &tax, now);
@@ -686,29 +701,11 @@ impl Engine {
                 returned: false,
             })
             .collect();
-        body["mode"] = json!(match mode {
-            TaxMode::Ecommerce => "ecommerce",
-            TaxMode::FullGoodsRate => "full_goods_rate",
-        });
-        body["tax"] = serde_json::to_value(&tax).unwrap_or(Value::Null);
-        body["tax_withheld"] = json!(order.tax_withheld.to_string());
-        body["risk"] = json!(verdict);
-        body["agent"] = json!(order.key.platform.as_str());
-        body["period"] = json!(period_of(day));
-        body["guarantee_fen"] = json!(guarantee);
-        body["lines"] = json!(lines);
-        body["enterprise"] = json!(order.enterprise.as_str());
-        body["zone"] = json!(order.zone);
-        body["origin"] = json!(order
-            .items
-            .iter()
-            .map(|i| json!({"line": i.line, "origin": i.origin.as_str(), "gtin": i.gtin.as_str(), "name": i.name}))
-            .collect::<Vec<_>>());
         let figures = DecisionFigures {
-            buyer,
+            buyer: decision.buyer.clone(),
             year,
             amount_fen,
-            caps: reservation.caps.clone(),
+            caps: reservation.caps,
             tax_fen: tax.total_fen,
             agent: order.key.platform.clone(),
             period: period_of(day),
@@ -716,29 +713,66 @@ impl Engine {
             channel: verdict.channel.clone(),
             lines,
         };
-        let outcome = match self.accept(key, &figures, now, order.clone()) {
+        let mut assessment = Box::new(Assessment {
+            mode: match mode {
+                TaxMode::Ecommerce => "ecommerce",
+                TaxMode::FullGoodsRate => "full_goods_rate",
+            },
+            tax,
+            tax_withheld: order.tax_withheld.to_string(),
+            risk: verdict,
+            agent: order.key.platform.as_str().to_owned(),
+            period: figures.period.clone(),
+            guarantee_fen: guarantee,
+            lines: figures.lines.clone(),
+            enterprise: order.enterprise.as_str().to_owned(),
+            zone: order.zone.clone(),
+            origin: order
+                .items
+                .iter()
+                .map(|i| OriginLine {
+                    line: i.line,
+                    origin: i.origin.as_str().to_owned(),
+                    gtin: i.gtin.as_str().to_owned(),
+                    name: i.name.clone(),
+                })
+                .collect(),
+            tax_secured: None,
+            released_at: None,
+            trace: None,
+        });
+        let trace = crate::trace::codes_for(&self.config.trace_base, &order);
+        let outcome = match self.accept(key, &figures, now, order) {
             Ok(outcome) => outcome,
             Err(problem) => {
-                body["status"] = json!(Status::Refused);
-                body["reasons"] = json!(["cbec.quota_refused"]);
-                body["quota_problem"] = json!(problem);
-                self.set_status(key, Status::Refused);
-                return (vec![self.record_decision(key, body)], Vec::new());
+                decision.reasons = vec!["cbec.quota_refused".into()];
+                decision.quota_problem = Some(problem);
+                decision.assessment = Some(assessment);
+                return self.refuse(key, decision);
             }
         };
-        body["status"] = json!(outcome.status);
-        body["tax_secured"] = json!(outcome.secured);
+        decision.status = outcome.status;
+        assessment.tax_secured = Some(outcome.secured);
         if outcome.status == Status::Released {
-            body["released_at"] = json!(now);
-            body["trace"] = json!(crate::trace::codes_for(&self.config.trace_base, &order));
+            assessment.released_at = Some(now);
+            assessment.trace = Some(trace);
         }
-        if verdict.refuses() {
-            body["reasons"] = json!(verdict.reasons);
+        if assessment.risk.refuses() {
+            decision.reasons = assessment.risk.reasons.clone();
         }
-        let mut records = vec![self.record_decision(key, body)];
-        let (mut releases, released) = self.secure(outcome.freed, now);
-        records.append(&mut releases);
-        (records, released)
+        decision.assessment = Some(assessment);
+        let record = self.record_decision(key, &decision);
+        let (mut records, released) = self.secure(outcome.freed, now);
+        records.insert(0, record);
+        (Box::new(decision), records, released)
+    }
+
+    /// A refusal decided on the order's own facts: nothing reserved or billed.
+    fn refuse(&mut self, key: &OrderKey, mut decision: Decision) -> (Box<Decision>, Vec<Record>, Vec<String>) {
+        decision.status = Status::Refused;
+        self.set_status(key, Status::Refused);
+        let record = self.record_decision(key, &decision);
+        (Box::new(decision), vec![record], Vec::new())
     }
 
     /// Marks orders whose tax became secured; live, releases those cleared and awaiting their tax.
@@ -757,18 +791,10 @@ impl Engine {
         (records, released)
     }
 
-    fn record_decision(&mut self, key: &OrderKey, body: Value) -> Record {
-        let json = crate::documents::canonical_json(&body);
-        let sha = crate::documents::sha256_hex(&json);
-        self.seen.insert(("decision", key.to_string()), sha.clone());
-        Record {
-            kind: "decision",
-            key: key.to_string(),
-            order_key: key.to_string(),
-            body,
-            sha256: sha,
-            json: Some(json),
-        }
+    fn record_decision(&mut self, key: &OrderKey, decision: &Decision) -> Record {
+        let record = Record::written("decision", key, decision.to_json());
+        self.seen.insert(("decision", key.to_string()), record.sha256.clone());
+        record
     }
 
     /// Applies an accepted order's figures: reserve, bill, and release when cleared and secured. Used live
@@ -852,37 +878,33 @@ struct DecisionFigures {
 }
 
 impl DecisionFigures {
-    /// Reads the figures back from a stored decision body.
-    fn from_body(body: &Value) -> Result<DecisionFigures, String> {
-        let text =
-            |name: &str| body[name].as_str().map(str::to_owned).ok_or_else(|| format!("decision without `{name}`"));
-        let int = |name: &str| body[name].as_i64().ok_or_else(|| format!("decision without `{name}`"));
-        let amount = |name: &str| -> Result<i64, String> {
-            let text = text(name)?;
-            text.parse::<Decimal>().map(fen).map_err(|e| format!("decision `{name}` `{text}`: {e}"))
-        };
-        let lines: Vec<LineFigures> =
-            serde_json::from_value(body["lines"].clone()).map_err(|e| format!("decision `lines`: {e}"))?;
+    /// Reads the figures back from a stored decision.
+    fn from_stored(stored: &StoredDecision) -> Result<DecisionFigures, String> {
+        let missing = |name: &str| format!("decision without `{name}`");
+        let amount = stored
+            .amount
+            .parse::<Decimal>()
+            .map(fen)
+            .map_err(|e| format!("decision `amount` `{}`: {e}", stored.amount))?;
+        let mut caps: Vec<(String, i64)> = Vec::new();
+        for (cap, grams) in stored.lines.iter().flat_map(|line| line.caps.iter()) {
+            match caps.iter_mut().find(|(c, _)| c == cap) {
+                Some(slot) => slot.1 += grams,
+                None => caps.push((cap.clone(), *grams)),
+            }
+        }
+        let agent = stored.agent.as_deref().ok_or_else(|| missing("agent"))?;
         Ok(DecisionFigures {
-            buyer: text("buyer")?,
-            year: int("year")? as i32,
-            amount_fen: amount("amount")?,
-            caps: lines.iter().flat_map(|line| line.caps.iter().cloned()).fold(
-                Vec::new(),
-                |mut caps: Vec<(String, i64)>, (cap, grams)| {
-                    match caps.iter_mut().find(|(c, _)| *c == cap) {
-                        Some(slot) => slot.1 += grams,
-                        None => caps.push((cap, grams)),
-                    }
-                    caps
-                },
-            ),
-            tax_fen: body["tax"]["total_fen"].as_i64().ok_or("decision without `tax.total_fen`")?,
-            agent: Uscc::parse(&text("agent")?).map_err(|e| format!("decision `agent`: {e:?}"))?,
-            period: text("period")?,
-            guarantee_fen: int("guarantee_fen")?,
-            channel: body["risk"]["channel"].as_str().ok_or("decision without `risk.channel`")?.to_owned(),
-            lines,
+            buyer: stored.buyer.clone(),
+            year: stored.year,
+            amount_fen: amount,
+            caps,
+            tax_fen: stored.tax.as_ref().ok_or_else(|| missing("tax.total_fen"))?.total_fen,
+            agent: Uscc::parse(agent).map_err(|e| format!("decision `agent`: {e:?}"))?,
+            period: stored.period.clone().ok_or_else(|| missing("period"))?,
+            guarantee_fen: stored.guarantee_fen.ok_or_else(|| missing("guarantee_fen"))?,
+            channel: stored.risk.as_ref().ok_or_else(|| missing("risk.channel"))?.channel.clone(),
+            lines: stored.lines.clone(),
         })
     }
 }
@@ -947,9 +969,9 @@ impl Engine {
         self.traces.insert(crate::trace::serial_prefix(key), key.clone());
         self.set_status(key, Status::Released);
         let body = json!({"order": key.to_string(), "released_at": now, "trace": codes});
-        let sha = crate::documents::canonical_sha256(&body);
-        self.seen.insert(("release", key.to_string()), sha.clone());
-        Record { kind: "release", key: key.to_string(), order_key: key.to_string(), body, sha256: sha, json: None }
+        let record = Record::written("release", key, crate::documents::canonical_json(&body));
+        self.seen.insert(("release", key.to_string()), record.sha256.clone());
+        record
     }
 
     /// An officer's result for a held order: `finding = false` clears it (released once its tax is secured),
@@ -974,14 +996,8 @@ impl Engine {
             ));
         }
         self.seen.insert(("inspection", key.to_string()), sha256.clone());
-        let mut records = vec![Record {
-            kind: "inspection",
-            key: key.to_string(),
-            order_key: key.to_string(),
-            body,
-            sha256,
-            json: None,
-        }];
+        let json = crate::documents::canonical_json(&body);
+        let mut records = vec![Record::new("inspection", key.to_string(), key.to_string(), json, sha256)];
         let decided = self.orders.get_mut(key).and_then(|e| e.decided.as_mut()).expect("held orders are decided");
         let (id, secured) = (decided.id, decided.secured);
         let mut released = Vec::new();
@@ -1040,8 +1056,8 @@ impl Engine {
         }
         self.seen.insert(("cancellation", key.to_string()), sha256.clone());
         self.set_status(key, Status::Cancelled);
-        let record =
-            Record { kind: "cancellation", key: key.to_string(), order_key: key.to_string(), body, sha256, json: None };
+        let json = crate::documents::canonical_json(&body);
+        let record = Record::new("cancellation", key.to_string(), key.to_string(), json, sha256);
         let (mut releases, released) = self.secure(freed, now);
         let mut records = vec![record];
         records.append(&mut releases);
@@ -1140,7 +1156,8 @@ impl Engine {
         let mut body = body;
         body["restored"] = json!(yuan(amount));
         body["tax_not_collected"] = json!(yuan(tax));
-        let record = Record { kind: "return", key: record_key, order_key: key.to_string(), body, sha256, json: None };
+        let json = crate::documents::canonical_json(&body);
+        let record = Record::new("return", record_key, key.to_string(), json, sha256);
         Ok(self.step(key, vec![record], Vec::new()))
     }
 
@@ -1162,14 +1179,8 @@ impl Engine {
             .pay(payment.agent.as_str(), &payment.period, &payment.notice_id, payment.amount_fen)
             .map_err(|error| Refusal::one(error.code(), "amount", error.to_string()))?;
         self.seen.insert(("tax_payment", payment.notice_id.clone()), sha256.clone());
-        let mut records = vec![Record {
-            kind: "tax_payment",
-            key: payment.notice_id.clone(),
-            order_key: String::new(),
-            body,
-            sha256,
-            json: None,
-        }];
+        let json = crate::documents::canonical_json(&body);
+        let mut records = vec![Record::new("tax_payment", payment.notice_id.clone(), String::new(), json, sha256)];
         let (mut releases, released) = self.secure(secured.released, now);
         records.append(&mut releases);
         Ok(Step {
@@ -1187,64 +1198,28 @@ impl Engine {
 impl Engine {
     /// Rebuilds state from one stored record (in log order), without asking policy: decisions are applied as
     /// recorded. An `Err` means the log does not replay (a bug or a damaged store): the caller stops.
-    pub fn replay(
-        &mut self,
-        kind: &str,
-        key: &str,
-        body: &Value,
-        sha256: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), String> {
+    pub fn replay(&mut self, kind: &str, key: &str, json: &str, sha256: &str, at: DateTime<Utc>) -> Result<(), String> {
         self.replaying = true;
-        let result = self.replay_one(kind, key, body, sha256, at);
+        let result = self.replay_one(kind, key, json, sha256, at);
         self.replaying = false;
         result
     }
 
-    fn replay_one(
-        &mut self,
-        kind: &str,
-        key: &str,
-        body: &Value,
-        sha256: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), String> {
+    fn replay_one(&mut self, kind: &str, key: &str, json: &str, sha256: &str, at: DateTime<Utc>) -> Result<(), String> {
         let fail = |what: &str| format!("replay of {kind} `{key}`: {what}");
+        if kind == "decision" {
+            let stored: StoredDecision =
+                serde_json::from_str(json).map_err(|e| fail(&format!("the decision does not read: {e}")))?;
+            return self.replay_decision(key, &stored, sha256, at).map_err(|e| fail(&e));
+        }
+        let body: Value = serde_json::from_str(json).map_err(|e| fail(&format!("not JSON: {e}")))?;
+        let body = &body;
         match kind {
             "order" | "payment" | "waybill" => {
                 let doc_kind = DocKind::parse(kind).expect("a document kind");
                 let document = crate::documents::parse_document(doc_kind, body)
                     .map_err(|errors| fail(&format!("the stored document no longer parses: {}", errors.0[0])))?;
                 self.insert_document(document, key.to_owned(), sha256.to_owned(), at);
-                Ok(())
-            }
-            "decision" => {
-                let order_key = self.order_key_of(key).ok_or_else(|| fail("no documents before the decision"))?;
-                let waiting = self
-                    .orders
-                    .get_mut(&order_key)
-                    .and_then(|e| e.waiting.take())
-                    .ok_or_else(|| fail("the order is not waiting"))?;
-                self.incomplete.remove(&order_key);
-                self.seen.insert(("decision", key.to_owned()), sha256.to_owned());
-                let status: Status =
-                    serde_json::from_value(body["status"].clone()).map_err(|e| fail(&format!("status: {e}")))?;
-                if body.get("risk").is_none() {
-                    // Refused by the checks (or the tax): nothing reserved.
-                    self.set_status(&order_key, status);
-                    return Ok(());
-                }
-                let figures = DecisionFigures::from_body(body).map_err(|e| fail(&e))?;
-                let order = waiting.order.ok_or_else(|| fail("the order document is missing"))?;
-                let decided_at = body["decided_at"]
-                    .as_str()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map_or(at, |t| t.with_timezone(&Utc));
-                let outcome = self.accept(&order_key, &figures, decided_at, order).map_err(|e| fail(&e))?;
-                self.secure(outcome.freed, decided_at);
-                if outcome.status != status {
-                    return Err(fail(&format!("replays to {}, recorded {}", outcome.status.as_str(), status.as_str())));
-                }
                 Ok(())
             }
             "release" => {
@@ -1306,6 +1281,34 @@ impl Engine {
             }
             other => Err(fail(&format!("unknown record kind `{other}`"))),
         }
+    }
+
+    fn replay_decision(
+        &mut self,
+        key: &str,
+        stored: &StoredDecision,
+        sha256: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let order_key = self.order_key_of(key).ok_or("no documents before the decision")?;
+        let waiting =
+            self.orders.get_mut(&order_key).and_then(|e| e.waiting.take()).ok_or("the order is not waiting")?;
+        self.incomplete.remove(&order_key);
+        self.seen.insert(("decision", key.to_owned()), sha256.to_owned());
+        if stored.risk.is_none() {
+            // Refused by the checks (or the tax): nothing reserved.
+            self.set_status(&order_key, stored.status);
+            return Ok(());
+        }
+        let figures = DecisionFigures::from_stored(stored)?;
+        let order = waiting.order.ok_or("the order document is missing")?;
+        let decided_at = stored.decided_at.unwrap_or(at);
+        let outcome = self.accept(&order_key, &figures, decided_at, order)?;
+        self.secure(outcome.freed, decided_at);
+        if outcome.status != stored.status {
+            return Err(format!("replays to {}, recorded {}", outcome.status.as_str(), stored.status.as_str()));
+        }
+        Ok(())
     }
 
     fn order_key_of(&self, text: &str) -> Option<OrderKey> {

@@ -9,6 +9,7 @@
 
 pub mod bills;
 pub mod checks;
+pub mod decision;
 pub mod documents;
 pub mod engine;
 pub mod gtin;

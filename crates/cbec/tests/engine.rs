@@ -31,13 +31,14 @@ fn kinds(step: &zonegate_cbec::engine::Step) -> Vec<&'static str> {
     step.records.iter().map(|r| r.kind).collect()
 }
 
-fn decision(step: &zonegate_cbec::engine::Step) -> &Value {
-    step.decision.as_ref().expect("the step decided the order")
+/// The step's decision as stored (JSON).
+fn decision(step: &zonegate_cbec::engine::Step) -> Value {
+    serde_json::from_str(&step.decision.as_ref().expect("the step decided the order").to_json()).unwrap()
 }
 
 fn assert_refused_for(step: &zonegate_cbec::engine::Step, id: &str) {
     assert_eq!(step.status, Status::Refused, "decision: {:#}", decision(step));
-    let reasons = reasons(decision(step));
+    let reasons = reasons(&decision(step));
     assert!(reasons.iter().any(|r| r == id), "reasons {reasons:?} lack {id}");
     assert_eq!(decision(step)["status"], "refused");
 }
@@ -91,8 +92,10 @@ fn the_three_documents_in_any_order_match_at_the_third_and_release_the_order() {
             assert!(step.waiting_for.is_empty());
             assert_eq!(kinds(&step), [kind.as_str(), "decision"]);
             let decision = decision(&step);
-            assert_eq!(step.records[1].body, *decision);
-            let checks = checks(decision);
+            // The stored record is the decision answered.
+            assert_eq!(step.records[1].value(), decision);
+            assert_eq!(step.records[1].sha256, zonegate_cbec::documents::sha256_hex(&step.records[1].json));
+            let checks = checks(&decision);
             for id in ALL_CHECKS {
                 assert!(checks.contains(&(id.to_owned(), true)), "{id} passed in {checks:?}");
             }
@@ -137,7 +140,7 @@ fn an_inconsistent_payment_amount_refuses_the_order_and_leaves_the_quota() {
     docs.waybill["freight"] = json!("10.00");
     let step = h.send_all(&docs, t0());
     assert_refused_for(&step, checks::DOCUMENTS_CONSISTENT);
-    assert_eq!(reasons(decision(&step)), [checks::DOCUMENTS_CONSISTENT]);
+    assert_eq!(reasons(&decision(&step)), [checks::DOCUMENTS_CONSISTENT]);
     assert_quota(&h, 2, 0, 0);
 }
 
@@ -152,7 +155,7 @@ fn an_unregistered_logistics_company_refuses_the_order() {
     docs.waybill["logistics_company"] = json!(STRANGER);
     let step = h.send_all(&docs, t0());
     assert_refused_for(&step, checks::PARTIES_REGISTERED);
-    assert_eq!(reasons(decision(&step)), [checks::PARTIES_REGISTERED]);
+    assert_eq!(reasons(&decision(&step)), [checks::PARTIES_REGISTERED]);
     assert_quota(&h, 1, 0, 0);
 }
 
@@ -163,7 +166,7 @@ fn a_payer_other_than_the_buyer_refuses_the_order() {
     docs.payment["payer"] = json!({"name": buyer_name(9), "id_type": "resident_id", "id_number": buyer_id(9)});
     let step = h.send_all(&docs, t0());
     assert_refused_for(&step, checks::PAYER_IS_BUYER);
-    assert_eq!(reasons(decision(&step)), [checks::PAYER_IS_BUYER]);
+    assert_eq!(reasons(&decision(&step)), [checks::PAYER_IS_BUYER]);
     assert_quota(&h, 1, 0, 0);
     assert_quota(&h, 9, 0, 0);
 }
@@ -176,7 +179,7 @@ fn paid_must_match_price_and_tax_within_five_percent() {
     docs.set_paid("0.00", "3273.00");
     let step = h.send_all(&docs, t0());
     assert_refused_for(&step, checks::PAID_MATCHES);
-    assert_eq!(reasons(decision(&step)), [checks::PAID_MATCHES]);
+    assert_eq!(reasons(&decision(&step)), [checks::PAID_MATCHES]);
     assert_quota(&h, 1, 0, 0);
 
     // 3,000 + 200 against 3,273: 73 off, within 5 %.
@@ -194,7 +197,7 @@ fn goods_off_the_positive_list_refuse_the_order() {
     let spec = Spec::new("SO-1", 1, vec![Line::kg(MILK, "1", "1000.00"), Line::pieces(BEER, 6, "120.00")], t0());
     let step = h.place(&spec);
     assert_refused_for(&step, checks::POSITIVE_LIST);
-    assert_eq!(reasons(decision(&step)), [checks::POSITIVE_LIST]);
+    assert_eq!(reasons(&decision(&step)), [checks::POSITIVE_LIST]);
     let detail =
         decision(&step)["checks"].as_array().unwrap().iter().find(|c| c["id"] == checks::POSITIVE_LIST).unwrap()
             ["detail"]
@@ -211,7 +214,7 @@ fn over_the_single_limit_is_general_trade() {
     let spec = Spec::new("SO-1", 1, vec![Line::kg(MILK, "4", "6000.00")], t0());
     let step = h.place(&spec);
     assert_refused_for(&step, checks::SINGLE_LIMIT);
-    assert_eq!(reasons(decision(&step)), [checks::SINGLE_LIMIT]);
+    assert_eq!(reasons(&decision(&step)), [checks::SINGLE_LIMIT]);
     let single =
         decision(&step)["checks"].as_array().unwrap().iter().find(|c| c["id"] == checks::SINGLE_LIMIT).unwrap()
             ["detail"]
@@ -236,7 +239,7 @@ fn a_single_indivisible_item_over_the_single_limit_pays_the_full_goods_rate() {
     assert_eq!(step.status, Status::Released, "{decision:#}");
     assert_eq!(decision["mode"], "full_goods_rate");
     assert!(decision["tax"]["duty_fen"].as_i64().unwrap() > 0);
-    assert!(checks(decision).iter().all(|(_, passed)| *passed));
+    assert!(checks(&decision).iter().all(|(_, passed)| *passed));
     assert_quota(&h, 1, 600_000, 0);
 
     // Two lines, one of them indivisible: no exception.
@@ -259,7 +262,7 @@ fn two_orders_past_the_annual_limit_refuse_the_second() {
     assert_quota(&h, 1, 2_200_000, 0);
     let step = h.place(&Spec::new("SO-2", 1, vec![Line::kg(MILK, "3", "4500.00")], t0() + Duration::hours(1)));
     assert_refused_for(&step, checks::ANNUAL_LIMIT);
-    assert_eq!(reasons(decision(&step)), [checks::ANNUAL_LIMIT]);
+    assert_eq!(reasons(&decision(&step)), [checks::ANNUAL_LIMIT]);
     assert_quota(&h, 1, 2_200_000, 0);
     // What fits still passes: 22,000 + 4,000 = 26,000.
     let step = h.place(&Spec::new("SO-3", 1, vec![Line::kg(MILK, "2", "4000.00")], t0() + Duration::hours(2)));
@@ -278,13 +281,13 @@ fn sugar_over_two_kilograms_a_year_is_refused_by_the_per_person_cap() {
     let mut h = harness();
     let step = h.place(&Spec::new("SO-1", 1, vec![Line::kg(SUGAR, "1.5", "60.00")], t0()));
     assert_eq!(step.status, Status::Released, "{:#}", decision(&step));
-    assert!(checks(decision(&step)).contains(&(checks::PER_PERSON_CAP.to_owned(), true)));
+    assert!(checks(&decision(&step)).contains(&(checks::PER_PERSON_CAP.to_owned(), true)));
     assert_quota(&h, 1, 6_000, 0);
 
     let step = h.place(&Spec::new("SO-2", 1, vec![Line::kg(SUGAR, "1", "40.00")], t0() + Duration::hours(1)));
     assert_refused_for(&step, checks::PER_PERSON_CAP);
-    assert_eq!(reasons(decision(&step)), [checks::PER_PERSON_CAP]);
-    assert!(checks(decision(&step)).contains(&(checks::ANNUAL_LIMIT.to_owned(), true)));
+    assert_eq!(reasons(&decision(&step)), [checks::PER_PERSON_CAP]);
+    assert!(checks(&decision(&step)).contains(&(checks::ANNUAL_LIMIT.to_owned(), true)));
     assert_quota(&h, 1, 6_000, 0);
 
     // Exactly the remaining 0.5 kg passes; one order of 2.5 kg for somebody else does not.
@@ -387,11 +390,11 @@ fn without_a_guarantee_the_order_awaits_its_tax_until_the_bill_is_paid() {
     assert_eq!(kinds(&step), ["tax_payment", "release"]);
     let release = &step.records[1];
     assert_eq!(release.key, key("SO-1").to_string());
-    assert!(!release.body["trace"].as_array().unwrap().is_empty());
+    assert!(!release.value()["trace"].as_array().unwrap().is_empty());
     let view = h.view(&key("SO-1"));
     assert_eq!((view.status, view.tax_secured, view.released_at), (Status::Released, Some(true), Some(paid_at)));
     assert_quota(&h, 1, 300_000, 0);
-    assert!(h.engine.traced(&trace_serial(&release.body)).is_some());
+    assert!(h.engine.traced(&trace_serial(&release.value())).is_some());
 
     // The same notice again is a repeat; another notice for a paid bill is an overpayment.
     let again = h.pay("N-1", PLATFORM, "2026-03", 27_300, paid_at).unwrap();
@@ -522,7 +525,7 @@ fn the_refuse_channel_refuses_the_order() {
     h.policy.channels.insert("SO-1".into(), "refuse".into());
     let step = h.place(&milk("SO-1", 1, t0()));
     assert_eq!(step.status, Status::Refused);
-    assert_eq!(reasons(decision(&step)), ["test.refuse"]);
+    assert_eq!(reasons(&decision(&step)), ["test.refuse"]);
     assert_quota(&h, 1, 0, 0);
     assert!(h.engine.bills().bill_view(PLATFORM, "2026-03").is_none());
     assert_eq!(codes(h.cancel(&key("SO-1"), t0())), ["order_closed"]);
@@ -585,7 +588,7 @@ fn a_cancellation_refused_for_a_refund_changes_nothing() {
     // The order is still whole: cleared, it is released with its trace codes.
     let step = h.inspect(&key("SO-1"), false, t0()).unwrap();
     assert_eq!(step.status, Status::Released);
-    assert!(!step.records[1].body["trace"].as_array().unwrap().is_empty(), "{:#}", step.records[1].body);
+    assert!(!step.records[1].value()["trace"].as_array().unwrap().is_empty(), "{:#}", step.records[1].value());
 }
 
 fn two_lines(order_no: &str, buyer: u32, at: DateTime<Utc>) -> Spec {
@@ -603,7 +606,7 @@ fn returns_within_the_window_restore_the_quota() {
     assert_eq!(step.status, Status::PartlyReturned);
     assert_eq!(kinds(&step), ["return"]);
     assert_eq!(step.records[0].key, format!("{}/R1", key("SO-1")));
-    assert_eq!(step.records[0].body["restored"], "1000.00");
+    assert_eq!(step.records[0].value()["restored"], "1000.00");
     assert_quota(&h, 1, 300_000, 0);
     // The same line again is refused; the rest (no lines named) returns the order.
     let again = h.return_goods(&key("SO-1"), "R2", &[2], t0() + Duration::days(11), t0() + Duration::days(20));
@@ -611,7 +614,7 @@ fn returns_within_the_window_restore_the_quota() {
     assert_eq!(codes(h.return_goods(&key("SO-1"), "R2", &[7], t0() + Duration::days(11), t0())), ["line_unknown"]);
     let step = h.return_goods(&key("SO-1"), "R2", &[], t0() + Duration::days(29), t0() + Duration::days(44)).unwrap();
     assert_eq!(step.status, Status::Returned);
-    assert_eq!(step.records[0].body["restored"], "3000.00");
+    assert_eq!(step.records[0].value()["restored"], "3000.00");
     assert_quota(&h, 1, 0, 0);
     assert_eq!(
         codes(h.return_goods(&key("SO-1"), "R3", &[], t0() + Duration::days(12), t0() + Duration::days(12))),
@@ -629,7 +632,7 @@ fn a_whole_return_of_a_one_line_order_returns_it() {
     h.place(&milk("SO-1", 1, t0()));
     let step = h.return_goods(&key("SO-1"), "R1", &[1], t0() + Duration::days(1), t0() + Duration::days(2)).unwrap();
     assert_eq!(step.status, Status::Returned);
-    assert_eq!(step.records[0].body["tax_not_collected"], "273.00");
+    assert_eq!(step.records[0].value()["tax_not_collected"], "273.00");
     assert_quota(&h, 1, 0, 0);
 }
 
@@ -697,7 +700,8 @@ fn the_incomplete_report_lists_orders_waiting_too_long() {
     let mut engine = Engine::new(Config { incomplete_after: Duration::hours(1), ..Config::default() });
     let document = zonegate_cbec::documents::parse_document(DocKind::Order, &a.order).unwrap();
     let sha = zonegate_cbec::documents::canonical_sha256(&a.order);
-    engine.receive(&h.policy, document, a.order.clone(), sha, t0()).unwrap();
+    let json = zonegate_cbec::documents::canonical_json(&a.order);
+    engine.receive(&h.policy, document, json, sha, t0()).unwrap();
     assert_eq!(engine.incomplete(t0() + Duration::minutes(61)).len(), 1);
 }
 
@@ -761,7 +765,7 @@ fn replaying_the_records_rebuilds_the_same_engine() {
     assert_eq!(h2.send(DocKind::Payment, &incomplete.payment, t(200)).unwrap().disposition, Disposition::Repeat);
     assert_eq!(codes(h2.send(DocKind::Payment, &cancelled.payment, t(200))), ["order_closed"]);
     // Traces survive the replay.
-    let serial = trace_serial(&h.log.iter().find(|(r, _)| r.kind == "release").unwrap().0.body);
+    let serial = trace_serial(&h.log.iter().find(|(r, _)| r.kind == "release").unwrap().0.value());
     assert_eq!(h2.engine.traced(&serial), h.engine.traced(&serial));
     assert!(h2.engine.traced(&serial).is_some());
 }

@@ -308,7 +308,7 @@ impl World {
                 if let Some(decision) = &step.decision {
                     assert_eq!(before, Status::Incomplete);
                     assert!(step.waiting_for.is_empty());
-                    let reasons = reasons(decision);
+                    let reasons = &decision.reasons;
                     if reasons.iter().any(|r| r == checks::ANNUAL_LIMIT) {
                         *self.counts.entry("annual_limit").or_default() += 1;
                         assert!(used_before + amount > ANNUAL, "identity {identity}: {used_before} + {amount} refused");
@@ -318,7 +318,7 @@ impl World {
                     }
                     if matches!(step.status, Status::AwaitingTax | Status::Held | Status::Released) {
                         assert!(used_before + amount <= ANNUAL, "accepted over the annual limit");
-                        assert!(checks(decision).iter().all(|(_, passed)| *passed));
+                        assert!(decision.checks.iter().all(|check| check.passed));
                     }
                     *self.counts.entry(step.status.as_str()).or_default() += 1;
                 } else {

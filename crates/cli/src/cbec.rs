@@ -119,12 +119,11 @@ async fn ingest(app: &App, operator: &Principal, text: &str) -> anyhow::Result<E
     let mut results = Vec::new();
     for chunk in chunks(text) {
         let answer = app.cbec_batch(operator, &chunk).await?;
-        let count = |name: &str| answer[name].as_u64().unwrap_or(0);
-        recorded += count("recorded");
-        repeated += count("repeated");
-        refused += count("refused");
+        recorded += answer.recorded;
+        repeated += answer.repeated;
+        refused += answer.refused;
         let offset = results.len();
-        for mut result in answer["results"].as_array().cloned().unwrap_or_default() {
+        for mut result in answer.to_value()["results"].as_array().cloned().unwrap_or_default() {
             if let Some(index) = result["index"].as_u64() {
                 result["index"] = json!(index + offset as u64);
             }

@@ -275,7 +275,8 @@ pub struct PolicyBook {
     pub tariff: TariffBook,
     profiles: VersionedSet<ZoneProfile>,
     /// `zone/list` → the list's entries keyed by item (USCC or HS prefix).
-    lists: HashMap<String, VersionedSet<ListEntry>>,
+    /// zone → list name → entries.
+    lists: HashMap<String, HashMap<String, VersionedSet<ListEntry>>>,
     /// `zone/enterprise` → the enterprise's whitelist keyed by `category/product`.
     whitelists: HashMap<String, VersionedSet<WhitelistEntry>>,
 }
@@ -294,7 +295,7 @@ impl PolicyBook {
     }
 
     pub fn add_list_entry(&mut self, entry: ListEntry) {
-        let list = self.lists.entry(format!("{}/{}", entry.zone, entry.list)).or_default();
+        let list = self.lists.entry(entry.zone.clone()).or_default().entry(entry.list.clone()).or_default();
         let key = entry.item.clone();
         let effective_from = entry.effective_from;
         let value = entry.active.then_some(entry);
@@ -302,8 +303,8 @@ impl PolicyBook {
     }
 
     fn list(&self, zone: &str, list: &str) -> Option<&VersionedSet<ListEntry>> {
-        // Lists are few; a short key built on the stack would save little next to the scan itself.
-        self.lists.get(&format!("{zone}/{list}"))
+        // Looked up per order and check (e-commerce asks several times per order): no key is built.
+        self.lists.get(zone)?.get(list)
     }
 
     pub fn profile(&self, zone: &str, date: NaiveDate) -> Option<&ZoneProfile> {

@@ -110,7 +110,6 @@ enum Missing {
 }
 
 async fn authenticate(parts: &Parts, api: &Api) -> Result<Caller, Missing> {
-    let client = client_of(&parts.extensions);
     if let Some(header) = parts.headers.get(AUTHORIZATION) {
         let token = header.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let Some(token) = token else {
@@ -118,12 +117,14 @@ async fn authenticate(parts: &Parts, api: &Api) -> Result<Caller, Missing> {
                 "the authorization header must read `Bearer <token>`",
             )));
         };
-        if let Some((token_id, _)) = credentials::parse_token(token) {
-            check(&api.limits.token_use, token_id, "requests with this token").map_err(Missing::Refused)?;
+        // Only the id is needed here; the app hashes the secret when it checks the token.
+        if let Some(token_id) = credentials::token_id(token) {
+            check(&api.limits.token_use, token_id.to_owned(), "requests with this token").map_err(Missing::Refused)?;
         }
         return match api.app.authenticate_token(token).await {
             Ok(principal) => Ok(Caller { principal, csrf: None, session_secret: None }),
-            Err(error) => Err(Missing::Refused(refused(api, &client, error, "token"))),
+            // The client's address is needed only to count a failure against it.
+            Err(error) => Err(Missing::Refused(refused(api, &client_of(&parts.extensions), error, "token"))),
         };
     }
     let Some(secret) = session_secret(&parts.headers) else {

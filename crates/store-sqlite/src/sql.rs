@@ -1218,18 +1218,23 @@ impl PreparedCbecBatch {
         let raw: usize = batch.records.iter().map(|r| r.body_json.len()).sum();
         let mut bodies_lz4 = Vec::with_capacity(raw / 2 + 16 * batch.records.len());
         let mut ends = Vec::with_capacity(batch.records.len());
+        // Compressed into one scratch buffer, zeroed once as it grows, then copied: zeroing each record's
+        // worst-case output size cost more than the copy.
+        let mut scratch = Vec::new();
         for record in &batch.records {
             let body = record.body_json.as_bytes();
             let size = u32::try_from(body.len())
                 .ok()
                 .filter(|&size| size as usize <= JSON_BYTES_MAX)
                 .ok_or_else(|| StoreError::Backend(format!("cbec record {}: body too large", record.seq)))?;
-            let start = bodies_lz4.len();
-            bodies_lz4.extend_from_slice(&size.to_le_bytes());
-            bodies_lz4.resize(start + 4 + lz4_flex::block::get_maximum_output_size(body.len()), 0);
-            let written = lz4_flex::block::compress_into(body, &mut bodies_lz4[start + 4..])
+            let bound = lz4_flex::block::get_maximum_output_size(body.len());
+            if scratch.len() < bound {
+                scratch.resize(bound, 0);
+            }
+            let written = lz4_flex::block::compress_into(body, &mut scratch[..bound])
                 .map_err(|e| StoreError::Backend(format!("cbec record {}: compress body: {e}", record.seq)))?;
-            bodies_lz4.truncate(start + 4 + written);
+            bodies_lz4.extend_from_slice(&size.to_le_bytes());
+            bodies_lz4.extend_from_slice(&scratch[..written]);
             ends.push(bodies_lz4.len());
         }
         Ok(PreparedCbecBatch { batch, bodies_lz4, ends, event })

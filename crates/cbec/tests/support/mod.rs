@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use zonegate_cbec::checks::Role;
-use zonegate_cbec::documents::{canonical_sha256, parse_document, DocKind, Order, OrderKey};
+use zonegate_cbec::documents::{canonical_json, canonical_sha256, parse_document, DocKind, Order, OrderKey};
 use zonegate_cbec::engine::{
     china_day, return_request, Config, Engine, OrderView, Policy, QuotaView, Record, Refusal, Step, TaxPayment, Verdict,
 };
@@ -343,7 +343,7 @@ impl Harness {
         let document =
             parse_document(kind, body).unwrap_or_else(|e| panic!("test {} does not parse: {e:?}", kind.as_str()));
         self.keys.insert(document.order_key().clone());
-        let result = self.engine.receive(&self.policy, document, body.clone(), canonical_sha256(body), now);
+        let result = self.engine.receive(&self.policy, document, canonical_json(body), canonical_sha256(body), now);
         self.keep(&result, now);
         result
     }
@@ -421,7 +421,7 @@ impl Harness {
         let mut engine = Engine::new(Config::default());
         for (record, now) in &self.log {
             engine
-                .replay(record.kind, &record.key, &record.body, &record.sha256, *now)
+                .replay(record.kind, &record.key, &record.json, &record.sha256, *now)
                 .unwrap_or_else(|e| panic!("replay failed: {e}"));
         }
         engine
