@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -86,19 +86,19 @@ struct CbecData {
 pub struct CbecState {
     engine: Mutex<Engine>,
     /// The last seq queued to the store; held while a step is applied and queued, so seqs are in order.
-    queued: tokio::sync::Mutex<i64>,
+    queued: Arc<tokio::sync::Mutex<i64>>,
     data: RwLock<CbecData>,
     /// Set when a batch failed to commit: the engine is ahead of the store until it is rebuilt.
-    stale: AtomicBool,
+    stale: Arc<AtomicBool>,
 }
 
 impl Default for CbecState {
     fn default() -> CbecState {
         CbecState {
             engine: Mutex::new(Engine::new(Config::default())),
-            queued: tokio::sync::Mutex::new(0),
+            queued: Arc::new(tokio::sync::Mutex::new(0)),
             data: RwLock::new(CbecData::default()),
-            stale: AtomicBool::new(false),
+            stale: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -471,7 +471,7 @@ impl App {
         if self.cbec.stale.load(Ordering::SeqCst) {
             self.load_cbec().await?;
         }
-        let mut queued = self.cbec.queued.lock().await;
+        let queued = self.cbec.queued.clone().lock_owned().await;
         let now = now_micros(self.clock.as_ref());
         let (steps, batch) = {
             let state = self.state.read().map_err(|_| poisoned())?;
@@ -502,23 +502,35 @@ impl App {
             (steps, batch)
         };
         let Some(batch) = batch else { return Ok(steps) };
-        let last = batch.records.last().map_or(*queued, |r| r.seq);
-        let receipt = match self.store.enqueue_cbec(batch).await {
-            Ok(receipt) => receipt,
-            Err(error) => {
-                self.cbec.stale.store(true, Ordering::SeqCst);
-                return Err(error.into());
-            }
-        };
-        *queued = last;
-        drop(queued);
-        match receipt.durable().await {
-            Ok(_) => Ok(steps),
-            Err(error) => {
+        // The engine has applied the batch: from here it must reach the store, or the engine be marked stale,
+        // even if the caller goes away (a dropped request future). So the rest runs as its own task, which
+        // holds the queue's lock until the batch is queued and then waits for the commit.
+        let (store, stale) = (self.store.clone(), self.cbec.stale.clone());
+        let commit = tokio::spawn(async move {
+            let mut queued = queued;
+            let last = batch.records.last().map_or(*queued, |r| r.seq);
+            let receipt = match store.enqueue_cbec(batch).await {
+                Ok(receipt) => receipt,
+                Err(error) => {
+                    stale.store(true, Ordering::SeqCst);
+                    return Err(error);
+                }
+            };
+            *queued = last;
+            drop(queued);
+            receipt.durable().await.map_err(|error| {
                 // The engine applied what the store did not keep: rebuild it before anyone else steps.
-                self.cbec.stale.store(true, Ordering::SeqCst);
+                stale.store(true, Ordering::SeqCst);
                 tracing::warn!(%error, "an e-commerce batch did not commit; the engine is rebuilt from the store");
-                Err(AppError::Store(error))
+                error
+            })
+        });
+        match commit.await {
+            Ok(Ok(_)) => Ok(steps),
+            Ok(Err(error)) => Err(AppError::Store(error)),
+            Err(error) => {
+                self.cbec.stale.store(true, Ordering::SeqCst);
+                Err(AppError::Internal(format!("the e-commerce commit task failed: {error}")))
             }
         }
     }
