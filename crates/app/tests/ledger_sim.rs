@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use zonegate_app::auth::Principal;
 use zonegate_app::ledger::LedgerRecorded;
 use zonegate_app::{App, AppError, FixedClock, Submitted};
+use zonegate_domain::rng::SplitMix64;
 use zonegate_store::Store;
 use zonegate_store_sqlite::SqliteStore;
 
@@ -24,29 +25,6 @@ const HQ: &str = "91440400MA4UJ0J57H";
 const BUYER: &str = "91440300MA5520010X";
 const DEFAULT_SEEDS: [u64; 3] = [0x5EED_0001, 0xC0FF_EE00, 42];
 const DEFAULT_STEPS: usize = 1_500;
-
-/// SplitMix64: tiny, seedable, reproducible.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi.saturating_sub(lo) + 1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// A ledger item of the simulation.
 struct ItemDef {
@@ -350,9 +328,9 @@ impl Sim {
     async fn entry(&mut self, item: usize) -> Result<(), String> {
         let def = &ITEMS[item];
         let units = match item {
-            FISH => self.rng.range(50, 1_000) * 1_000 + if self.rng.chance(30) { self.rng.below(1_000) } else { 0 },
-            PART => self.rng.range(1, 80),
-            _ => self.rng.range(10, 300) * 1_000,
+            FISH => self.rng.between(50, 1_000) * 1_000 + if self.rng.chance(30) { self.rng.below(1_000) } else { 0 },
+            PART => self.rng.between(1, 80),
+            _ => self.rng.between(10, 300) * 1_000,
         };
         let (flow, movement) =
             if item == MILK { ("second_line_in", "mainland_entry") } else { ("first_line_in", "first_line_entry") };
@@ -379,10 +357,10 @@ impl Sim {
             if self.rng.chance(20) {
                 available
             } else {
-                self.rng.range(1, available)
+                self.rng.between(1, available)
             }
         } else {
-            available + self.rng.range(1, 10u64.pow(def.scale as u32) * 20)
+            available + self.rng.between(1, 10u64.pow(def.scale as u32) * 20)
         };
         let over = units > available;
         // Goods made in the zone may name their ledger item, so the ledger supplies the 30 % figures.
@@ -429,9 +407,9 @@ impl Sim {
             (json!({ "number": number, "list": list_no, "vehicle": "粤C12345" }), remaining)
         } else {
             let units = if roll < 85 || remaining == 0 {
-                self.rng.range(1, remaining.max(1))
+                self.rng.between(1, remaining.max(1))
             } else {
-                remaining + self.rng.range(1, 10u64.pow(def.scale as u32) * 5)
+                remaining + self.rng.between(1, 10u64.pow(def.scale as u32) * 5)
             };
             let body = json!({ "number": number, "list": list_no,
                 "lines": [{ "item_no": def.no, "quantity": text(units, def.scale) }] });
@@ -495,9 +473,9 @@ impl Sim {
         let available = |b: Bal| (b.posted - b.reserved_out) as u64;
         let feasible = BOM.iter().map(|(m, q, per)| available(self.model[*m]) * per / q).min().unwrap_or(0);
         let quantity = if feasible > 0 && self.rng.chance(80) {
-            self.rng.range(1, feasible.min(2_000))
+            self.rng.between(1, feasible.min(2_000))
         } else {
-            feasible + self.rng.range(1, 500)
+            feasible + self.rng.between(1, 500)
         };
         let needs: Vec<(usize, u64)> = BOM.iter().map(|(m, q, per)| (*m, (quantity * q).div_ceil(*per))).collect();
         let number = self.next_no("RUN");
@@ -518,9 +496,9 @@ impl Sim {
         let b = self.model[CAN];
         let available = (b.posted - b.reserved_out) as u64;
         let quantity = if available > 0 && self.rng.chance(85) {
-            self.rng.range(1, available.min(300))
+            self.rng.between(1, available.min(300))
         } else {
-            available + self.rng.range(1, 50)
+            available + self.rng.between(1, 50)
         };
         let number = self.next_no("EX");
         let body = json!({ "number": number, "venue": "Hengqin expo hall", "opened_on": "2026-03-02",
@@ -545,16 +523,16 @@ impl Sim {
         let total_out = self.model[CAN].exhibited as u64;
         let exhibition = self.exhibitions[index].number.clone();
         let quantity = if on_show > 0 && self.rng.chance(85) {
-            self.rng.range(1, on_show)
+            self.rng.between(1, on_show)
         } else if sale && on_show < total_out && self.rng.chance(50) {
             // More than this exhibition has out, though not more than all exhibitions together: a sale is
             // checked against the exhibition's own goods, like a return.
-            self.rng.range(on_show + 1, total_out)
+            self.rng.between(on_show + 1, total_out)
         } else if sale {
             // A sale is checked against everything on exhibition.
-            total_out + self.rng.range(1, 20)
+            total_out + self.rng.between(1, 20)
         } else {
-            on_show + self.rng.range(1, 20)
+            on_show + self.rng.between(1, 20)
         };
         let (kind, body) = if sale {
             let number = self.next_no("EXS");
@@ -655,7 +633,7 @@ async fn run(seed: u64, steps: usize) -> Result<String, String> {
     let others: BTreeMap<_, _> = app.ledger_balances().map_err(|e| format!("{e:?}"))?;
     let recorded = setup(&app).await.map_err(|e| format!("setup: {e}"))?;
     let mut sim = Sim {
-        rng: SplitMix64(seed),
+        rng: SplitMix64::new(seed),
         app,
         model: [Bal::default(); 4],
         content: 0,

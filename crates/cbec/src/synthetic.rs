@@ -46,25 +46,8 @@ pub fn buyer_id(i: u32) -> String {
     text
 }
 
-/// A small, fast, seeded generator (splitmix64).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-}
+/// The generator of synthetic orders (the platform's one SplitMix64).
+pub use zonegate_domain::rng::SplitMix64 as Rng;
 
 fn money(fen: i64) -> String {
     Decimal::new(fen, 2).to_string()

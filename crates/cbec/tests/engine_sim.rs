@@ -19,6 +19,7 @@ use zonegate_cbec::checks::{self, Role};
 use zonegate_cbec::documents::{DocKind, OrderKey};
 use zonegate_cbec::engine::{china_day, Disposition, OrderView, QuotaView, Refusal, Status, Step};
 use zonegate_cbec::tax;
+use zonegate_domain::rng::SplitMix64;
 
 const STEPS: usize = 3_000;
 const PEOPLE: u32 = 50;
@@ -26,18 +27,12 @@ const PEOPLE: u32 = 50;
 const IDENTITIES: u32 = 12;
 const ANNUAL: i64 = 2_600_000;
 
-struct Rng(u64);
+/// The shared generator with the simulation's own draws.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.below(n)
     }
     fn range(&mut self, low: i64, high: i64) -> i64 {
         low + self.below((high - low + 1) as u64) as i64
@@ -46,7 +41,7 @@ impl Rng {
         self.below(100) < percent
     }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+        self.0.pick(items)
     }
 }
 
@@ -112,7 +107,7 @@ impl World {
         policy.registered.insert((STRANGER.into(), Role::Platform));
         policy.guarantees.insert(PLATFORM.into(), 200_000);
         World {
-            rng: Rng(seed),
+            rng: Rng(SplitMix64::new(seed)),
             h: Harness::with(policy),
             orders: Vec::new(),
             index: BTreeMap::new(),

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use zonegate_domain::rng::SplitMix64;
 use zonegate_ledger::{
     Account, AccountId, AccountKind, Ledger, LedgerItem, LedgerKey, Transfer, TransferCode, TransferError, Treatment,
 };
@@ -57,25 +58,9 @@ pub struct BenchLedgerArgs {
     dir: Option<PathBuf>,
 }
 
-/// SplitMix64: small, seeded, the same stream on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound
-    }
-
-    fn id(&mut self) -> u128 {
-        ((u128::from(self.next_u64()) << 64) | u128::from(self.next_u64())).max(1)
-    }
+/// An identifier from two draws (never 0).
+fn draw_id(rng: &mut SplitMix64) -> u128 {
+    ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())).max(1)
 }
 
 /// Opening stock of every item, in units.
@@ -109,7 +94,7 @@ fn uscc(enterprise: usize) -> String {
 
 impl Workload {
     fn generate(args: &BenchLedgerArgs) -> Workload {
-        let mut rng = Rng(args.seed);
+        let mut rng = SplitMix64::new(args.seed);
         let t0 = Utc.timestamp_opt(1_767_225_600, 0).single().unwrap_or_default();
         let mut items = Vec::with_capacity(args.items);
         let mut accounts = Vec::with_capacity(args.items * 3);
@@ -135,7 +120,7 @@ impl Workload {
                 unit_price_fen: 100 + rng.below(99_900),
             };
             openings.push(Transfer::new(
-                rng.id(),
+                draw_id(&mut rng),
                 entry.outside,
                 entry.stock,
                 OPENING_QUANTITY,
@@ -159,7 +144,7 @@ impl Workload {
                 (item.stock, item.mainland, TransferCode::SecondLineExit, 1 + rng.below(MOVE_MAX))
             };
             stream.push(Transfer::new(
-                rng.id(),
+                draw_id(&mut rng),
                 debit,
                 credit,
                 quantity,

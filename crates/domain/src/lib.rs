@@ -9,6 +9,7 @@ pub mod codes;
 pub mod declaration;
 pub mod diagnostics;
 pub mod money;
+pub mod rng;
 
 pub use codes::{CountryCode, CurrencyCode, HsCode, Reference, UnitCode, Uscc};
 pub use declaration::{CreditClass, Declaration, Document, Flow, Item, Party, Processing, Purpose, ValueBasis, ZoneId};

@@ -8,28 +8,10 @@ mod common;
 use std::collections::HashMap;
 
 use common::{check_invariants, setup_ledger, ts, Model};
+use zonegate_domain::rng::SplitMix64;
 use zonegate_ledger::{
     AccountId, AccountKind as K, Applied, Ledger, LedgerKey, Transfer, TransferCode as C, TransferError as E,
 };
-
-/// SplitMix64: tiny, seedable, reproducible.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const STEPS: usize = 5_000;
 const ENTERPRISES: [&str; 2] = ["91440400MA55AAAAAA", "91440400MA55BBBBBB"];
@@ -68,7 +50,7 @@ impl Sim {
             accounts.push(per_item);
         }
         Self {
-            rng: SplitMix64(seed),
+            rng: SplitMix64::new(seed),
             ledger,
             model: Model::default(),
             keys,

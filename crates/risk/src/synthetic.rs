@@ -4,31 +4,8 @@
 
 use crate::facts::{Decl, Facts, History, Item, Party};
 
-/// A small deterministic generator (SplitMix64).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+/// The generator of synthetic traffic (the platform's one SplitMix64).
+pub use zonegate_domain::rng::SplitMix64 as Rng;
 
 const HS: [&str; 12] = [
     "84713000", "85171300", "85287211", "90183900", "61091000", "64039900", "33049900", "22042100", "03061790",
@@ -46,18 +23,18 @@ fn uscc(n: usize) -> String {
 /// A declaration of `items` items, and whether inspecting it finds a problem. Importers 0..9, origin `VN`
 /// and goods under 5 CNY a unit are the planted risks; about a fifth of declarations are at fault.
 pub fn declaration(rng: &mut Rng, n: usize, items: usize) -> (Facts, bool) {
-    let importer = rng.below(200);
+    let importer = rng.index(200);
     let declarant = importer % 50;
-    let credit = CREDIT[[1, 1, 1, 1, 1, 1, 1, 1, 0, 2][rng.below(10)]];
+    let credit = CREDIT[[1, 1, 1, 1, 1, 1, 1, 1, 0, 2][rng.index(10)]];
     let mut risk: f64 = 0.06;
     if importer < 10 {
         risk += 0.6;
     }
     let items: Vec<Item> = (0..items.max(1))
         .map(|line| {
-            let hs = HS[rng.below(HS.len())];
-            let origin = ORIGINS[rng.below(ORIGINS.len())];
-            let quantity = (1 + rng.below(500)) as f64;
+            let hs = HS[rng.index(HS.len())];
+            let origin = ORIGINS[rng.index(ORIGINS.len())];
+            let quantity = (1 + rng.index(500)) as f64;
             let unit_value = if rng.unit() < 0.1 { 1.0 + rng.unit() * 3.0 } else { 20.0 + rng.unit() * 2_000.0 };
             let value = (quantity * unit_value * 100.0).round() / 100.0;
             if origin == "VN" {
@@ -94,13 +71,13 @@ pub fn declaration(rng: &mut Rng, n: usize, items: usize) -> (Facts, bool) {
         lists: if id % 7 == 0 { vec!["rd_enterprise".to_owned()] } else { Vec::new() },
         zone_registered: true,
     };
-    let inspections = rng.below(20) as i64;
+    let inspections = rng.index(20) as i64;
     let findings = (inspections as f64 * risk.min(1.0) * rng.unit()).round() as i64;
     let facts = Facts {
         decl: Decl {
             reference: format!("SYN-{n:08}"),
             zone: "hengqin".to_owned(),
-            flow: FLOWS[rng.below(FLOWS.len())].to_owned(),
+            flow: FLOWS[rng.index(FLOWS.len())].to_owned(),
             purpose: if rng.unit() < 0.05 { "research".to_owned() } else { "resale".to_owned() },
             declared_on: "2026-11-27".to_owned(),
             currency: "CNY".to_owned(),
@@ -130,7 +107,7 @@ pub fn traffic(seed: u64, count: usize, max_items: usize) -> Vec<(Facts, bool)> 
     let mut rng = Rng::new(seed);
     (0..count)
         .map(|n| {
-            let items = 1 + rng.below(max_items.max(1));
+            let items = 1 + rng.index(max_items.max(1));
             declaration(&mut rng, n, items)
         })
         .collect()
