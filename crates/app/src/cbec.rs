@@ -90,6 +90,9 @@ pub struct CbecState {
     data: RwLock<CbecData>,
     /// Set when a batch failed to commit: the engine is ahead of the store until it is rebuilt.
     stale: Arc<AtomicBool>,
+    /// Orders of enterprises keeping a bonded ledger, decided but not yet released (held, awaiting tax):
+    /// order key → enterprise. Their release draws on the ledger; others never look.
+    awaiting_draw: Mutex<HashMap<String, String>>,
 }
 
 impl Default for CbecState {
@@ -99,6 +102,7 @@ impl Default for CbecState {
             queued: Arc::new(tokio::sync::Mutex::new(0)),
             data: RwLock::new(CbecData::default()),
             stale: Arc::new(AtomicBool::new(false)),
+            awaiting_draw: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -407,6 +411,10 @@ impl App {
         let config = self.cbec.data.read().map_err(|_| poisoned())?.config.engine.clone();
         let mut engine = Engine::new(config);
         let mut after = 0;
+        // Orders of enterprises keeping a ledger (none at all: nothing is looked at), and their returns.
+        let kept = self.ledger_kept();
+        let mut ledger_orders: HashMap<String, String> = HashMap::new();
+        let mut returns: Vec<(String, String, Vec<u32>)> = Vec::new();
         loop {
             let page = self.store.cbec_log(after, CBEC_LOG_PAGE_MAX).await?;
             let Some(last) = page.last() else { break };
@@ -415,13 +423,129 @@ impl App {
                 engine
                     .replay(&record.kind, &record.key, &record.body_json, &record.body_sha256, record.recorded_at)
                     .map_err(|e| AppError::Internal(format!("cbec record {}: {e}", record.seq)))?;
+                if kept {
+                    note_ledger_record(self, record, &mut ledger_orders, &mut returns);
+                }
+            }
+        }
+        let mut to_draw = Vec::new();
+        let mut waiting = HashMap::new();
+        for (key, enterprise) in ledger_orders {
+            let Some((platform, order_no)) = key.split_once('/') else { continue };
+            let Ok(order_key) = App::order_key(platform, order_no) else { continue };
+            match engine.order(&order_key).map(|view| view.status) {
+                Some(engine::Status::Released | engine::Status::PartlyReturned | engine::Status::Returned) => {
+                    to_draw.push((key, enterprise));
+                }
+                Some(engine::Status::Held | engine::Status::AwaitingTax) => {
+                    waiting.insert(key, enterprise);
+                }
+                _ => {}
             }
         }
         *self.cbec.engine.lock().map_err(|_| poisoned())? = engine;
+        *self.cbec.awaiting_draw.lock().map_err(|_| poisoned())? = waiting;
         *self.cbec.queued.lock().await = after;
         self.cbec.stale.store(false, Ordering::SeqCst);
         tracing::info!(records = after, "e-commerce log replayed");
+        self.reconcile_draws(to_draw, returns).await;
         Ok(())
+    }
+
+    /// Draws every released order of an enterprise keeping a ledger whose draw is not on the ledger (the
+    /// process stopped between the e-commerce commit and the draw), then brings back the goods of their
+    /// returns not yet back, in the order the returns were recorded. Both are idempotent by document
+    /// number, so nothing is drawn twice; a failure is logged and retried at the next start.
+    async fn reconcile_draws(&self, mut to_draw: Vec<(String, String)>, returns: Vec<(String, String, Vec<u32>)>) {
+        to_draw.sort();
+        let (mut drawn, mut back) = (0u64, 0u64);
+        for (key, enterprise) in to_draw {
+            match self.cbec_draw_recorded(&enterprise, &key) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, order = %key, "e-commerce draw not reconciled");
+                    continue;
+                }
+            }
+            match self.cbec_draw_order(RECONCILER, &key).await {
+                Ok(Some(_)) => drawn += 1,
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, order = %key, "e-commerce draw not reconciled"),
+            }
+        }
+        for (key, return_no, lines) in returns {
+            match self.cbec_return_goods(RECONCILER, &key, &return_no, &lines).await {
+                Ok(Some(_)) => back += 1,
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, order = %key, "e-commerce return not reconciled"),
+            }
+        }
+        if drawn + back > 0 {
+            tracing::info!(drawn, back, "e-commerce draws reconciled with the bonded ledgers");
+        }
+    }
+
+    /// Draws a released order's goods from its enterprise's ledger, reading the stored order for its lines.
+    async fn cbec_draw_order(&self, recorded_by: &str, key: &str) -> AppResult<Option<crate::ledger::LedgerRecorded>> {
+        let record = self.store.get_cbec_record("order", key).await?;
+        let body: Value = serde_json::from_str(&record.body_json)
+            .map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
+        let Document::Order(order) = documents::parse_document(DocKind::Order, &body).map_err(|errors| {
+            let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
+            AppError::Internal(format!("stored order {key} no longer parses: {first}"))
+        })?
+        else {
+            return Err(AppError::Internal(format!("stored order {key} is not an order")));
+        };
+        self.cbec_draw(recorded_by, &order).await
+    }
+
+    /// After a batch is durable: the orders it released draw on their enterprises' ledgers. Orders of
+    /// enterprises keeping no ledger cost a set lookup (none at all: one flag). A draw that fails to record
+    /// is logged; the next start draws it.
+    async fn draw_released(&self, who: &Principal, steps: &[Result<Step, Refusal>]) {
+        if !self.ledger_kept() {
+            return;
+        }
+        let mut draws: Vec<String> = Vec::new();
+        {
+            let Ok(mut waiting) = self.cbec.awaiting_draw.lock() else { return };
+            for step in steps.iter().flatten().filter(|s| s.disposition == engine::Disposition::Recorded) {
+                let enterprise = step.decision.as_ref().and_then(|d| d.assessment.as_ref()).map(|a| &a.enterprise);
+                match (enterprise, step.status) {
+                    (Some(enterprise), status) if self.ledger_keeper(enterprise) => match status {
+                        engine::Status::Released => draws.push(step.order_key.clone()),
+                        engine::Status::Held | engine::Status::AwaitingTax => {
+                            waiting.insert(step.order_key.clone(), enterprise.clone());
+                        }
+                        _ => {}
+                    },
+                    (Some(_), _) => {}
+                    // Released later: by an inspection with no finding.
+                    (None, engine::Status::Released) => {
+                        if waiting.remove(&step.order_key).is_some() {
+                            draws.push(step.order_key.clone());
+                        }
+                    }
+                    (None, engine::Status::Cancelled | engine::Status::Refused) => {
+                        waiting.remove(&step.order_key);
+                    }
+                    (None, _) => {}
+                }
+                // Released by this step besides its own order (a tax payment, a larger guarantee).
+                for key in &step.released {
+                    if waiting.remove(key).is_some() {
+                        draws.push(key.clone());
+                    }
+                }
+            }
+        }
+        for key in draws {
+            if let Err(error) = self.cbec_draw_order(&who.user_id, &key).await {
+                tracing::warn!(%error, order = %key, "a released e-commerce order did not draw on its ledger");
+            }
+        }
     }
 
     async fn load_cbec_data(&self) -> AppResult<()> {
@@ -526,7 +650,10 @@ impl App {
             })
         });
         match commit.await {
-            Ok(Ok(_)) => Ok(steps),
+            Ok(Ok(_)) => {
+                self.draw_released(who, &steps).await;
+                Ok(steps)
+            }
             Ok(Err(error)) => Err(AppError::Store(error)),
             Err(error) => {
                 self.cbec.stale.store(true, Ordering::SeqCst);
@@ -738,7 +865,16 @@ impl App {
         }
         let request = request.map_err(|e| one("return_format", "", e))?;
         let sha = documents::canonical_sha256(&body);
-        self.cbec_command(who, move |engine, _, now| engine.return_goods(&key, &request, body, sha, now)).await
+        let (order_key, lines) = (key.to_string(), request.lines.clone());
+        let answer =
+            self.cbec_command(who, move |engine, _, now| engine.return_goods(&key, &request, body, sha, now)).await?;
+        // Durable: the returned goods come back into stock when the order drew on a ledger.
+        if answer.created {
+            if let Err(error) = self.cbec_return_goods(&who.user_id, &order_key, &return_no, &lines).await {
+                tracing::warn!(%error, order = %order_key, "returned e-commerce goods did not come back on the ledger");
+            }
+        }
+        Ok(answer)
     }
 
     /// An officer records the inspection result of a held order.
@@ -789,9 +925,42 @@ impl App {
         self.authorize_cbec(who, Action::CbecRead, platform)?;
         let view = self.cbec.engine.lock().map_err(|_| poisoned())?.order(&key);
         let Some(view) = view else { return Err(AppError::not_found(format!("e-commerce order `{key}`"))) };
-        let records = self.store.cbec_records_for_order(&key.to_string()).await?;
+        let order_key = key.to_string();
+        let records = self.store.cbec_records_for_order(&order_key).await?;
+        let ledger_draw = self.ledger_draw_of(&order_key, view.status, &records)?;
         let records: Vec<Value> = records.iter().map(record_json).collect::<AppResult<_>>()?;
-        Ok(json!({"order": view, "records": records}))
+        Ok(json!({"order": view, "records": records, "ledger_draw": ledger_draw}))
+    }
+
+    /// What the order drew from its enterprise's bonded ledger: `drawn`, `refused` (with every problem), or
+    /// `none` with why (`no_ledger`, `not_released`, `no_ledger_items`), or `pending` (released, the draw
+    /// not yet recorded: the next start records it).
+    fn ledger_draw_of(&self, order_key: &str, status: engine::Status, records: &[CbecRecord]) -> AppResult<Value> {
+        if let Some(view) = self.cbec_draw_view(order_key)? {
+            return Ok(view);
+        }
+        let decision = records.iter().rev().find(|r| r.kind == "decision");
+        let enterprise =
+            decision.and_then(|r| serde_json::from_str::<EnterpriseOf>(&r.body_json).ok()).and_then(|d| d.enterprise);
+        let Some(enterprise) = enterprise.filter(|e| self.ledger_keeper(e)) else {
+            return Ok(json!({"status": "none", "reason": "no_ledger"}));
+        };
+        if !matches!(status, engine::Status::Released | engine::Status::PartlyReturned | engine::Status::Returned) {
+            return Ok(json!({"status": "none", "reason": "not_released", "enterprise": enterprise}));
+        }
+        let order = records.iter().find(|r| r.kind == "order").and_then(|r| {
+            let body: Value = serde_json::from_str(&r.body_json).ok()?;
+            match documents::parse_document(DocKind::Order, &body).ok()? {
+                Document::Order(order) => Some(order),
+                _ => None,
+            }
+        });
+        match order {
+            Some(order) if !self.cbec_draws_anything(&order)? => {
+                Ok(json!({"status": "none", "reason": "no_ledger_items", "enterprise": enterprise}))
+            }
+            _ => Ok(json!({"status": "pending", "enterprise": enterprise})),
+        }
     }
 
     /// Orders whose documents have waited longer than the configured time.
@@ -980,6 +1149,41 @@ impl App {
         };
         self.store.append_policy_rows(vec![row], &who.user_id, at).await?;
         self.load_cbec_data().await
+    }
+}
+
+/// Who records the draws the app makes up at start-up.
+const RECONCILER: &str = "zonegate-reconcile";
+
+/// The enterprise of a stored decision (absent when the checks refused the order).
+#[derive(Deserialize)]
+struct EnterpriseOf {
+    #[serde(default)]
+    enterprise: Option<String>,
+}
+
+/// Notes, while the log replays, the orders of enterprises keeping a ledger (from their decisions) and
+/// their returns (`platform/order_no/return_no`, with the lines asked for).
+fn note_ledger_record(
+    app: &App,
+    record: &CbecRecord,
+    orders: &mut HashMap<String, String>,
+    returns: &mut Vec<(String, String, Vec<u32>)>,
+) {
+    match record.kind.as_str() {
+        "decision" => {
+            let enterprise = serde_json::from_str::<EnterpriseOf>(&record.body_json).ok().and_then(|d| d.enterprise);
+            if let Some(enterprise) = enterprise.filter(|e| app.ledger_keeper(e)) {
+                orders.insert(record.order_key.clone(), enterprise);
+            }
+        }
+        "return" if orders.contains_key(&record.order_key) => {
+            let Some(return_no) = record.key.strip_prefix(&format!("{}/", record.order_key)) else { return };
+            let body: Value = serde_json::from_str(&record.body_json).unwrap_or(Value::Null);
+            let lines = engine::return_request(return_no, &body).map(|r| r.lines).unwrap_or_default();
+            returns.push((record.order_key.clone(), return_no.to_owned(), lines));
+        }
+        _ => {}
     }
 }
 

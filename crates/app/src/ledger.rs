@@ -16,12 +16,17 @@
 //! ledger is rebuilt from the store, so memory never keeps what the store did not. At start-up the engine
 //! replays [`zonegate_store::Store::ledger_log`] and the indexes fold every recorded document again.
 //!
+//! Two kinds are the app's own, never taken from a caller: `cbec_release`, the goods a released e-commerce
+//! order (1210) draws from stock to the mainland at average cost (a draw the ledger refuses is recorded too,
+//! without transfers, so the refusal stays visible), and `cbec_return`, the goods of its return back in
+//! stock at the value they were drawn at.
+//!
 //! Taxes due on goods that leave supervision inside the ledger (an exhibition sale, a rent instalment of
 //! goods leased to the mainland, a stock-count shortage) are computed by the declaration engine itself:
 //! the goods are assessed as a `second_line_out` import on the day, so the same rates, rounding and
 //! thresholds apply.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::RwLock;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -61,6 +66,20 @@ pub const KINDS: &[(&str, &str, Action)] = &[
     ("stocktakes", "stocktake", Action::LedgerSupervise),
     ("corrections", "correction", Action::LedgerSupervise),
 ];
+
+/// Document kinds the app records itself, never taken from a caller: the goods a released e-commerce order
+/// (1210) draws from the enterprise's stock, and the goods its return brings back.
+pub const KIND_CBEC_RELEASE: &str = "cbec_release";
+pub const KIND_CBEC_RETURN: &str = "cbec_return";
+
+/// The kinds a listing may filter by: the callers' kinds and the app's own.
+fn listed_kind(path: &str) -> Option<&'static str> {
+    kind_of_path(path).map(|(k, _)| k).or(match path {
+        "cbec-releases" | "cbec_release" => Some(KIND_CBEC_RELEASE),
+        "cbec-returns" | "cbec_return" => Some(KIND_CBEC_RETURN),
+        _ => None,
+    })
+}
 
 /// Longest an exhibition may keep bonded goods out (days); a zone parameter.
 pub const EXHIBITION_MAX_DAYS: u32 = 180;
@@ -306,6 +325,40 @@ struct CorrectionBody {
     corrects: String,
 }
 
+/// The goods a released e-commerce order draws: every line of the order as sent (a line without an item
+/// number, or whose item is not on the ledger, draws nothing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CbecReleaseBody {
+    number: String,
+    /// `cbec_order/{platform}/{order_no}`.
+    order: String,
+    lines: Vec<CbecLineBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CbecLineBody {
+    line: u32,
+    #[serde(default)]
+    item_no: String,
+    quantity: String,
+    unit: String,
+}
+
+/// The goods of a return back into stock: the order's drawn lines returned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CbecReturnBody {
+    number: String,
+    /// `cbec_order/{platform}/{order_no}`.
+    order: String,
+    /// `cbec_return/{platform}/{order_no}/{return_no}`.
+    #[serde(rename = "return")]
+    return_of: String,
+    lines: Vec<u32>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StocktakeBody {
@@ -347,6 +400,32 @@ pub(crate) struct LedgerBook {
     leases: HashMap<(String, String), LeaseState>,
     /// (enterprise, item) → country of origin, when registered with the item.
     origins: HashMap<(String, String), String>,
+    /// Enterprises keeping a ledger (at least one item registered).
+    keepers: HashSet<String>,
+    /// E-commerce orders (`platform/order_no`) whose release drew, or failed to draw, on a ledger.
+    cbec_draws: HashMap<String, CbecDraw>,
+}
+
+/// What a released e-commerce order's `cbec_release` document did.
+#[derive(Debug, Clone)]
+struct CbecDraw {
+    enterprise: String,
+    number: String,
+    /// The lines drawn (empty when refused).
+    lines: Vec<DrawnLine>,
+    /// Why the ledger refused the draw (empty when drawn).
+    problems: Vec<Value>,
+    /// Lines whose goods came back by `cbec_return` documents.
+    returned: BTreeSet<u32>,
+}
+
+/// One order line drawn from stock: the quantity in the item's smallest unit and its average cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct DrawnLine {
+    line: u32,
+    item_no: String,
+    quantity: u64,
+    value_fen: u64,
 }
 
 impl LedgerBook {
@@ -524,6 +603,7 @@ impl App {
         let log = self.store.ledger_log().await?;
         let mut book = LedgerBook::default();
         for item in log.items {
+            book.keepers.insert(item.key.enterprise_uscc.clone());
             book.engine.create_item(item).map_err(|e| AppError::Internal(format!("ledger replay: item {e}")))?;
         }
         for account in log.accounts {
@@ -585,6 +665,20 @@ impl App {
             };
             return Err(one_error(field, field, "a document number: 1–64 characters, no `/` or control characters"));
         }
+        self.record_ledger_as(&who.user_id, enterprise, kind, number, body).await
+    }
+
+    /// Records a ledger document once its caller is authorized and its number checked: the lock, the repeat
+    /// check, plan, apply, store and fold. The app's own kinds ([`KIND_CBEC_RELEASE`]) come here directly;
+    /// a draw the ledger refuses is recorded too, without transfers, with every problem as its result.
+    async fn record_ledger_as(
+        &self,
+        recorded_by: &str,
+        enterprise: &str,
+        kind: &str,
+        number: String,
+        body: &Value,
+    ) -> AppResult<LedgerRecorded> {
         let body_json = zonegate_wire::canonical_json(body);
         let body_sha256 = zonegate_wire::document_sha256(body);
         let _writes = self.ledger.writes.lock().await;
@@ -622,7 +716,12 @@ impl App {
         };
         let planned = {
             let book = self.ledger_book()?;
-            self.plan(&book, enterprise, kind, body, facts, now)?
+            self.plan(&book, enterprise, kind, body, facts, now)
+        };
+        let mut planned = match planned {
+            // Customs released the goods already: a draw the ledger cannot make is kept as a refusal.
+            Err(AppError::Invalid(errors)) if kind == KIND_CBEC_RELEASE => refused_draw(&number, body, errors),
+            other => other?,
         };
         debug_assert_eq!(planned.number, number);
         // Apply: new items and accounts, then the chain (all or nothing).
@@ -630,6 +729,7 @@ impl App {
             let mut book = self.ledger.book.write().map_err(|_| lock_poisoned())?;
             for item in &planned.items {
                 book.engine.create_item(item.clone()).map_err(|e| one_error(e.id(), "item_no", e.to_string()))?;
+                book.keepers.insert(item.key.enterprise_uscc.clone());
             }
             for account in &planned.accounts {
                 book.engine.create_account(account.clone()).map_err(|e| AppError::Internal(format!("account: {e}")))?;
@@ -649,7 +749,15 @@ impl App {
                     })
                     .collect();
                 if !problems.is_empty() {
-                    return Err(errors_of(problems));
+                    if kind != KIND_CBEC_RELEASE {
+                        return Err(errors_of(problems));
+                    }
+                    // The chain applied nothing: the refusal is recorded instead.
+                    let mut errors = FieldErrors::default();
+                    for p in problems {
+                        errors.add(p.code, p.field, p.message);
+                    }
+                    planned = refused_draw(&number, body, errors);
                 }
             }
         }
@@ -660,7 +768,7 @@ impl App {
             body_json,
             body_sha256,
             result_json: planned.result.to_string(),
-            recorded_by: who.user_id.clone(),
+            recorded_by: recorded_by.to_owned(),
             recorded_at: now,
             items: planned.items,
             accounts: planned.accounts,
@@ -718,6 +826,8 @@ impl App {
             "lease_return" => plan_return_of_lease(book, enterprise, parse_body(body)?, now),
             "stocktake" => self.plan_stocktake(book, enterprise, parse_body(body)?, now),
             "correction" => plan_correction(book, enterprise, parse_body(body)?, now),
+            KIND_CBEC_RELEASE => plan_cbec_release(book, enterprise, parse_body(body)?, now),
+            KIND_CBEC_RETURN => plan_cbec_return(book, enterprise, parse_body(body)?, now),
             other => Err(AppError::not_found(format!("ledger document kind `{other}`"))),
         }
     }
@@ -1278,9 +1388,7 @@ impl App {
         number: &str,
     ) -> AppResult<Value> {
         self.authorize_ledger(who, Action::LedgerRead, enterprise)?;
-        let kind = kind_of_path(kind)
-            .map(|(k, _)| k)
-            .ok_or_else(|| AppError::not_found(format!("ledger document kind `{kind}`")))?;
+        let kind = listed_kind(kind).ok_or_else(|| AppError::not_found(format!("ledger document kind `{kind}`")))?;
         match self.store.get_ledger_document(enterprise, kind, number).await {
             Ok(stored) => document_body(&stored),
             Err(zonegate_store::StoreError::NotFound) => {
@@ -1300,13 +1408,13 @@ impl App {
         limit: u32,
     ) -> AppResult<Vec<Value>> {
         self.authorize_ledger(who, Action::LedgerRead, enterprise)?;
-        let kind =
-            match kind {
-                Some(k) => Some(kind_of_path(k).map(|(k, _)| k).ok_or_else(|| {
-                    one_error("kind_unknown", "kind", format!("`{k}` is not a ledger document kind"))
-                })?),
-                None => None,
-            };
+        let kind = match kind {
+            Some(k) => Some(
+                listed_kind(k)
+                    .ok_or_else(|| one_error("kind_unknown", "kind", format!("`{k}` is not a ledger document kind")))?,
+            ),
+            None => None,
+        };
         let page = self.store.list_ledger_documents(Some(enterprise), kind, after, limit).await?;
         page.iter().map(document_body).collect()
     }
@@ -1330,7 +1438,23 @@ impl App {
             })
             .collect();
         leases.sort_by_key(|a| a.to_string());
-        Ok(json!({ "enterprise": enterprise, "on": on, "findings": report.findings, "leases": leases }))
+        // Goods customs released to buyers while the ledger had no stock to give: they left without it on
+        // the book.
+        let mut cbec: Vec<Value> = book
+            .cbec_draws
+            .iter()
+            .filter(|(_, d)| d.enterprise == enterprise && !d.problems.is_empty())
+            .map(|(order, d)| {
+                json!({
+                    "finding": "cbec_draw_refused",
+                    "order": order,
+                    "document": format!("{KIND_CBEC_RELEASE}/{}", d.number),
+                    "problems": d.problems,
+                })
+            })
+            .collect();
+        cbec.sort_by(|a, b| a["order"].as_str().cmp(&b["order"].as_str()));
+        Ok(json!({ "enterprise": enterprise, "on": on, "findings": report.findings, "leases": leases, "cbec": cbec }))
     }
 
     /// The write-off (核销) statement of an enterprise for `[from, to]` (dates, UTC), without counts.
@@ -1786,6 +1910,7 @@ fn item_json(book: &LedgerBook, item: &LedgerItem) -> Value {
     let mut balances = serde_json::Map::new();
     for kind in [
         AccountKind::Stock,
+        AccountKind::Mainland,
         AccountKind::Exhibited,
         AccountKind::Leased,
         AccountKind::Consumed,
@@ -1894,8 +2019,29 @@ fn fold(book: &mut LedgerBook, doc: &StoredLedgerDocument) -> AppResult<()> {
     book.documents.insert((e.clone(), doc.kind.clone(), doc.number.clone()), doc.body_sha256.clone());
     match doc.kind.as_str() {
         "item" => {
+            book.keepers.insert(e.clone());
             if let Some(origin) = body.get("origin").and_then(Value::as_str) {
                 book.origins.insert((e, doc.number.clone()), origin.to_owned());
+            }
+        }
+        KIND_CBEC_RELEASE => {
+            let order = body.get("order").and_then(Value::as_str).unwrap_or_default();
+            let order = order.strip_prefix("cbec_order/").unwrap_or(order).to_owned();
+            let lines: Vec<DrawnLine> = serde_json::from_value(result.get("lines").cloned().unwrap_or(json!([])))
+                .map_err(|e| bad(e.to_string()))?;
+            let problems = result.get("problems").and_then(Value::as_array).cloned().unwrap_or_default();
+            book.cbec_draws.insert(
+                order,
+                CbecDraw { enterprise: e, number: doc.number.clone(), lines, problems, returned: BTreeSet::new() },
+            );
+        }
+        KIND_CBEC_RETURN => {
+            let order = body.get("order").and_then(Value::as_str).unwrap_or_default();
+            let order = order.strip_prefix("cbec_order/").unwrap_or(order);
+            let lines: Vec<DrawnLine> = serde_json::from_value(result.get("lines").cloned().unwrap_or(json!([])))
+                .map_err(|e| bad(e.to_string()))?;
+            if let Some(draw) = book.cbec_draws.get_mut(order) {
+                draw.returned.extend(lines.iter().map(|l| l.line));
             }
         }
         "list" => {
@@ -2024,4 +2170,337 @@ fn fold(book: &mut LedgerBook, doc: &StoredLedgerDocument) -> AppResult<()> {
         _ => {}
     }
     Ok(())
+}
+
+// ---- E-commerce orders (1210) drawing on the ledger ----
+
+/// A `cbec_release` the ledger refused: recorded without transfers, every problem kept as its result.
+fn refused_draw(number: &str, body: &Value, errors: FieldErrors) -> Planned {
+    let problems: Vec<Value> =
+        errors.iter().map(|e| json!({ "field": e.field, "code": e.code, "message": e.message })).collect();
+    Planned {
+        number: number.to_owned(),
+        items: vec![],
+        accounts: vec![],
+        transfers: vec![],
+        result: json!({
+            "outcome": "refused",
+            "order": body.get("order").cloned().unwrap_or(Value::Null),
+            "problems": problems,
+        }),
+    }
+}
+
+/// Sums lines per item (a movement names each item once), in the order items first appear; each entry keeps
+/// the index of the item's first line, so a problem of the movement names a line of the document.
+fn per_item(lines: &[(usize, DrawnLine)]) -> Vec<(usize, Line)> {
+    let mut out: Vec<(usize, Line)> = Vec::new();
+    for (index, l) in lines {
+        match out.iter_mut().find(|(_, m)| m.item_no == l.item_no) {
+            Some((_, m)) => {
+                m.quantity += l.quantity;
+                m.value_fen = m.value_fen.map(|v| v + l.value_fen);
+            }
+            None => out.push((
+                *index,
+                Line { item_no: l.item_no.clone(), quantity: l.quantity, value_fen: Some(l.value_fen) },
+            )),
+        }
+    }
+    out
+}
+
+/// Renames a movement's `lines[k].field` to the document's `{prefix}[index].field`.
+fn name_lines(problems: Vec<Problem>, items: &[(usize, Line)], prefix: &str) -> Vec<Problem> {
+    problems
+        .into_iter()
+        .map(|mut p| {
+            if let Some(rest) = p.field.strip_prefix("lines[") {
+                if let Some((k, tail)) = rest.split_once(']') {
+                    if let Some((index, _)) = k.parse::<usize>().ok().and_then(|k| items.get(k)) {
+                        p.field = format!("{prefix}[{index}]{tail}");
+                    }
+                }
+            }
+            p
+        })
+        .collect()
+}
+
+/// A released order's goods leave stock for the mainland (second-line exit) at average cost. Problems name
+/// the order's lines (`items[i].unit`, `items[i].quantity`): a unit other than the item's, a quantity finer
+/// than the item's precision, more than the stock holds.
+fn plan_cbec_release(
+    book: &LedgerBook,
+    enterprise: &str,
+    body: CbecReleaseBody,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    let mut problems = Vec::new();
+    let mut lines: Vec<(usize, DrawnLine)> = Vec::new();
+    // Lines whose goods the ledger does not keep (no item number, or one not on the ledger).
+    let mut not_on_ledger: Vec<u32> = Vec::new();
+    for (i, l) in body.lines.iter().enumerate() {
+        let Some(item) = (!l.item_no.is_empty()).then(|| book.item(enterprise, &l.item_no)).flatten() else {
+            not_on_ledger.push(l.line);
+            continue;
+        };
+        if item.unit != l.unit {
+            problems.push(Problem::new(
+                "unit_mismatch",
+                format!("items[{i}].unit"),
+                format!(
+                    "line {}: the order counts item `{}` in `{}`, the ledger in `{}`",
+                    l.line, l.item_no, l.unit, item.unit
+                ),
+            ));
+            continue;
+        }
+        match units(&l.quantity, item.quantity_scale) {
+            Ok(quantity) => {
+                lines.push((i, DrawnLine { line: l.line, item_no: l.item_no.clone(), quantity, value_fen: 0 }))
+            }
+            Err(m) => {
+                problems.push(Problem::new("quantity", format!("items[{i}].quantity"), format!("line {}: {m}", l.line)))
+            }
+        }
+    }
+    if lines.is_empty() && problems.is_empty() {
+        return Err(one_error("nothing_to_draw", "items", "no line of the order names an item of the ledger"));
+    }
+    let items = per_item(&lines);
+    let movement: Vec<Line> =
+        items.iter().map(|(_, l)| Line { item_no: l.item_no.clone(), quantity: l.quantity, value_fen: None }).collect();
+    let ids = DocumentIds { enterprise, kind: KIND_CBEC_RELEASE, number: &body.number };
+    let planned = if movement.is_empty() {
+        Ok(Vec::new()) // every line named a problem already
+    } else {
+        plan_movement(
+            &book.engine,
+            ids,
+            0,
+            TransferCode::SecondLineExit,
+            AccountKind::Stock,
+            AccountKind::Mainland,
+            &movement,
+            false,
+            now,
+        )
+        .map_err(|more| name_lines(more, &items, "items"))
+    };
+    let transfers = with_problems(problems, planned).map_err(errors_of)?;
+    // Each item's value (average cost) shared among its lines by quantity, the last line taking the rest.
+    for (t, (_, item)) in transfers.iter().zip(&items) {
+        let mut given = 0u64;
+        let mine: Vec<&mut DrawnLine> =
+            lines.iter_mut().map(|(_, l)| l).filter(|l| l.item_no == item.item_no).collect();
+        let count = mine.len();
+        for (n, l) in mine.into_iter().enumerate() {
+            l.value_fen = if n + 1 == count {
+                t.value_fen - given
+            } else {
+                zonegate_ledger::movement::pro_rata(t.value_fen, l.quantity, item.quantity)
+            };
+            given += l.value_fen;
+        }
+    }
+    let drawn: Vec<DrawnLine> = lines.into_iter().map(|(_, l)| l).collect();
+    let result = json!({
+        "outcome": "drawn",
+        "order": body.order,
+        "lines": drawn,
+        "not_on_ledger": not_on_ledger,
+        "transfers": transfers_json(book, &transfers),
+    });
+    Ok(Planned { number: body.number, items: vec![], accounts: vec![], transfers, result })
+}
+
+/// Returned goods of a drawn order come back from the mainland into stock (second-line entry) at the value
+/// they were drawn at.
+fn plan_cbec_return(
+    book: &LedgerBook,
+    enterprise: &str,
+    body: CbecReturnBody,
+    now: DateTime<Utc>,
+) -> AppResult<Planned> {
+    let order = body.order.strip_prefix("cbec_order/").unwrap_or(&body.order);
+    let Some(draw) = book.cbec_draws.get(order).filter(|d| d.enterprise == enterprise && d.problems.is_empty()) else {
+        return Err(one_error("draw_unknown", "order", format!("order `{order}` drew nothing from the ledger")));
+    };
+    let mut problems = Vec::new();
+    let mut lines: Vec<(usize, DrawnLine)> = Vec::new();
+    for (i, line) in body.lines.iter().enumerate() {
+        match draw.lines.iter().find(|l| l.line == *line) {
+            None => problems.push(Problem::new(
+                "line_not_drawn",
+                format!("lines[{i}]"),
+                format!("line {line} of order `{order}` drew nothing"),
+            )),
+            Some(_) if draw.returned.contains(line) => problems.push(Problem::new(
+                "line_returned",
+                format!("lines[{i}]"),
+                format!("line {line} of order `{order}` came back before"),
+            )),
+            Some(drawn) => lines.push((i, drawn.clone())),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(errors_of(problems));
+    }
+    let items = per_item(&lines);
+    let movement: Vec<Line> = items.iter().map(|(_, l)| l.clone()).collect();
+    let ids = DocumentIds { enterprise, kind: KIND_CBEC_RETURN, number: &body.number };
+    let transfers = plan_movement(
+        &book.engine,
+        ids,
+        0,
+        TransferCode::MainlandEntry,
+        AccountKind::Mainland,
+        AccountKind::Stock,
+        &movement,
+        false,
+        now,
+    )
+    .map_err(|more| errors_of(name_lines(more, &items, "lines")))?;
+    let back: Vec<DrawnLine> = lines.into_iter().map(|(_, l)| l).collect();
+    let result = json!({
+        "order": body.order,
+        "return": body.return_of,
+        "lines": back,
+        "transfers": transfers_json(book, &transfers),
+    });
+    Ok(Planned { number: body.number, items: vec![], accounts: vec![], transfers, result })
+}
+
+/// The number of an order's `cbec_release` document: `{platform}~{order_no}` (`~` is in neither).
+pub(crate) fn draw_number(order_key: &str) -> String {
+    order_key.replacen('/', "~", 1)
+}
+
+impl App {
+    /// Whether any enterprise keeps a ledger (in memory: the e-commerce hot path asks this first).
+    pub(crate) fn ledger_kept(&self) -> bool {
+        self.ledger.book.read().is_ok_and(|book| !book.keepers.is_empty())
+    }
+
+    /// Whether the enterprise keeps a ledger (in memory).
+    pub(crate) fn ledger_keeper(&self, enterprise: &str) -> bool {
+        self.ledger.book.read().is_ok_and(|book| book.keepers.contains(enterprise))
+    }
+
+    /// Whether an order's draw (drawn or refused) is on the ledger.
+    pub(crate) fn cbec_draw_recorded(&self, enterprise: &str, order_key: &str) -> AppResult<bool> {
+        let key = (enterprise.to_owned(), KIND_CBEC_RELEASE.to_owned(), draw_number(order_key));
+        Ok(self.ledger_book()?.documents.contains_key(&key))
+    }
+
+    /// Whether any line of the order names an item of the enterprise's ledger.
+    pub(crate) fn cbec_draws_anything(&self, order: &zonegate_cbec::documents::Order) -> AppResult<bool> {
+        let book = self.ledger_book()?;
+        Ok(order
+            .items
+            .iter()
+            .any(|i| !i.item_no.is_empty() && book.item(order.enterprise.as_str(), &i.item_no).is_some()))
+    }
+
+    /// Draws a released order's goods from its enterprise's stock: one `cbec_release` document numbered by the
+    /// order, drawn or (when the ledger cannot) refused; `None` when no line names an item of the ledger.
+    /// A repeat answers the first document.
+    pub(crate) async fn cbec_draw(
+        &self,
+        recorded_by: &str,
+        order: &zonegate_cbec::documents::Order,
+    ) -> AppResult<Option<LedgerRecorded>> {
+        let enterprise = order.enterprise.as_str();
+        if !self.ledger_keeper(enterprise) || !self.cbec_draws_anything(order)? {
+            return Ok(None);
+        }
+        let key = order.key.to_string();
+        let number = draw_number(&key);
+        let lines: Vec<Value> = order
+            .items
+            .iter()
+            .map(|i| {
+                json!({
+                    "line": i.line,
+                    "item_no": i.item_no,
+                    "quantity": i.quantity.normalize().to_string(),
+                    "unit": i.unit.as_str(),
+                })
+            })
+            .collect();
+        let body = json!({ "number": number, "order": format!("cbec_order/{key}"), "lines": lines });
+        self.record_ledger_as(recorded_by, enterprise, KIND_CBEC_RELEASE, number, &body).await.map(Some)
+    }
+
+    /// Brings a return's goods back into stock: the returned lines (`lines` empty: every drawn line not yet
+    /// back) of an order that drew on a ledger, as one `cbec_return` document numbered by the return. `None`
+    /// when the order drew nothing (no ledger, no ledger item, a refused draw) or the return was recorded.
+    pub(crate) async fn cbec_return_goods(
+        &self,
+        recorded_by: &str,
+        order_key: &str,
+        return_no: &str,
+        lines: &[u32],
+    ) -> AppResult<Option<LedgerRecorded>> {
+        let number = format!("{}~{return_no}", draw_number(order_key));
+        let (enterprise, wanted) = {
+            let book = self.ledger_book()?;
+            let Some(draw) = book.cbec_draws.get(order_key).filter(|d| d.problems.is_empty()) else {
+                return Ok(None);
+            };
+            let key = (draw.enterprise.clone(), KIND_CBEC_RETURN.to_owned(), number.clone());
+            if book.documents.contains_key(&key) {
+                return Ok(None);
+            }
+            let wanted: Vec<u32> = draw
+                .lines
+                .iter()
+                .map(|l| l.line)
+                .filter(|line| if lines.is_empty() { !draw.returned.contains(line) } else { lines.contains(line) })
+                .collect();
+            (draw.enterprise.clone(), wanted)
+        };
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let body = json!({
+            "number": number,
+            "order": format!("cbec_order/{order_key}"),
+            "return": format!("cbec_return/{order_key}/{return_no}"),
+            "lines": wanted,
+        });
+        self.record_ledger_as(recorded_by, &enterprise, KIND_CBEC_RETURN, number, &body).await.map(Some)
+    }
+
+    /// What an order drew from a ledger, for the order's view: `drawn` (the document and lines), `refused`
+    /// (the document and every problem), or `None` when no draw was recorded.
+    pub(crate) fn cbec_draw_view(&self, order_key: &str) -> AppResult<Option<Value>> {
+        let book = self.ledger_book()?;
+        let Some(draw) = book.cbec_draws.get(order_key) else { return Ok(None) };
+        let document = format!("{KIND_CBEC_RELEASE}/{}", draw.number);
+        if !draw.problems.is_empty() {
+            return Ok(Some(json!({
+                "status": "refused",
+                "enterprise": draw.enterprise,
+                "document": document,
+                "problems": draw.problems,
+            })));
+        }
+        let lines: Vec<Value> = draw
+            .lines
+            .iter()
+            .map(|l| {
+                let scale = book.item(&draw.enterprise, &l.item_no).map_or(0, |i| i.quantity_scale);
+                json!({
+                    "line": l.line,
+                    "item_no": l.item_no,
+                    "quantity": format_quantity(l.quantity as i128, scale),
+                    "value_cny": cny(l.value_fen),
+                    "returned": draw.returned.contains(&l.line),
+                })
+            })
+            .collect();
+        Ok(Some(json!({ "status": "drawn", "enterprise": draw.enterprise, "document": document, "lines": lines })))
+    }
 }
