@@ -22,6 +22,7 @@ use zonegate_cbec::checks::Role;
 use zonegate_cbec::decision::{Assessment, Decision, Problem};
 use zonegate_cbec::documents::{self, DocKind, Document, Order, OrderKey};
 use zonegate_cbec::engine::{self, Config, Engine, Policy, Refusal, Step, TaxPayment, Verdict};
+use zonegate_cbec::json::Json;
 use zonegate_cbec::positive::{self, PositiveEntry, PositiveList};
 use zonegate_cbec::tax::{self, Limits, OrderTax, TaxMode};
 use zonegate_domain::{
@@ -374,7 +375,7 @@ fn order_declaration(order: &Order, tax: &OrderTax, day: NaiveDate) -> Option<De
 }
 
 /// One entry of a batch as received: its kind and body, or what was wrong with it.
-type Entry = Result<(DocKind, Value), FieldErrors>;
+type Entry = Result<(DocKind, Json), FieldErrors>;
 
 /// A document the engine took: its kind, key and step.
 struct Ingested {
@@ -489,9 +490,9 @@ impl App {
     /// Draws a released order's goods from its enterprise's ledger, reading the stored order for its lines.
     async fn cbec_draw_order(&self, recorded_by: &str, key: &str) -> AppResult<Option<crate::ledger::LedgerRecorded>> {
         let record = self.store.get_cbec_record("order", key).await?;
-        let body: Value = serde_json::from_str(&record.body_json)
-            .map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
-        let Document::Order(order) = documents::parse_document(DocKind::Order, &body).map_err(|errors| {
+        let body =
+            record.body_json.parse::<Json>().map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
+        let Document::Order(order) = documents::parse_json_document(DocKind::Order, &body).map_err(|errors| {
             let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
             AppError::Internal(format!("stored order {key} no longer parses: {first}"))
         })?
@@ -675,7 +676,7 @@ impl App {
                     continue;
                 }
             };
-            let document = match documents::parse_document(kind, &body) {
+            let document = match documents::parse_json_document(kind, &body) {
                 Ok(document) => document,
                 Err(errors) => {
                     refused.push((index, AppError::Invalid(errors)));
@@ -693,7 +694,7 @@ impl App {
                 ));
                 continue;
             }
-            let json = documents::canonical_json(&body);
+            let json = body.canonical();
             ready.push(Ready { index, document, json });
         }
         (ready, refused)
@@ -736,7 +737,7 @@ impl App {
                 "e-commerce document kind `{kind}` (known: order, payment, waybill)"
             )));
         };
-        let mut answers = self.cbec_ingest(who, vec![Ok((kind, body))]).await?;
+        let mut answers = self.cbec_ingest(who, vec![Ok((kind, Json::from(&body)))]).await?;
         let ingested = answers.pop().unwrap_or_else(|| Err(AppError::Internal("no answer".into())))?;
         let mut answer = CbecAnswer {
             created: ingested.step.disposition == engine::Disposition::Recorded,
@@ -949,8 +950,8 @@ impl App {
             return Ok(json!({"status": "none", "reason": "not_released", "enterprise": enterprise}));
         }
         let order = records.iter().find(|r| r.kind == "order").and_then(|r| {
-            let body: Value = serde_json::from_str(&r.body_json).ok()?;
-            match documents::parse_document(DocKind::Order, &body).ok()? {
+            let body = r.body_json.parse::<Json>().ok()?;
+            match documents::parse_json_document(DocKind::Order, &body).ok()? {
                 Document::Order(order) => Some(order),
                 _ => None,
             }

@@ -9,7 +9,9 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::json::{Json, Object};
 use sha2::{Digest, Sha256};
 use zonegate_domain::codes::CodeError;
 use zonegate_domain::{round_fen, CountryCode, FieldError, FieldErrors, HsCode, UnitCode, Uscc};
@@ -290,29 +292,30 @@ impl Parser {
     }
 
     /// The object at `path`, or a type error naming what it is.
-    fn object<'v>(&mut self, value: &'v Value, path: &str, what: &str) -> Option<&'v Map<String, Value>> {
+    fn object<'v>(&mut self, value: &'v Json, path: &str, what: &str) -> Option<&'v Object> {
         match value {
-            Value::Object(map) => Some(map),
+            Json::Object(map) => Some(map),
             other => {
-                self.add("type", path, format!("{what} must be a JSON object, not {}", kind_of(other)));
+                self.add("type", path, format!("{what} must be a JSON object, not {}", other.kind()));
                 None
             }
         }
     }
 
     /// Flags every key of `object` not in `known`.
-    fn unknown_fields(&mut self, object: &Map<String, Value>, known: &[&str], prefix: &str, what: &str) {
-        let mut unknown: Vec<&String> = object.keys().filter(|key| !known.contains(&key.as_str())).collect();
-        unknown.sort();
+    fn unknown_fields(&mut self, object: &Object, known: &[&str], prefix: &str, what: &str) {
+        let mut unknown: Vec<&str> = object.keys().filter(|key| !known.contains(key)).collect();
+        unknown.sort_unstable();
+        unknown.dedup();
         for key in unknown {
             self.add("unknown_field", join(prefix, key), format!("`{key}` is not a field of {what}"));
         }
     }
 
     /// The value under `key`, or a `required` error (null counts as missing).
-    fn field<'v>(&mut self, object: &'v Map<String, Value>, key: &str, prefix: &str) -> Option<&'v Value> {
+    fn field<'v>(&mut self, object: &'v Object, key: &str, prefix: &str) -> Option<&'v Json> {
         match object.get(key) {
-            None | Some(Value::Null) => {
+            None | Some(Json::Null) => {
                 self.add("required", join(prefix, key), format!("`{key}` is required"));
                 None
             }
@@ -320,31 +323,31 @@ impl Parser {
         }
     }
 
-    fn optional<'v>(object: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    fn optional<'v>(object: &'v Object, key: &str) -> Option<&'v Json> {
         match object.get(key) {
-            None | Some(Value::Null) => None,
+            None | Some(Json::Null) => None,
             Some(value) => Some(value),
         }
     }
 
     /// The string `prefix.key` holds (the path is written only for an error: most documents have none).
-    fn string_value<'v>(&mut self, value: &'v Value, key: &str, prefix: &str) -> Option<&'v str> {
+    fn string_value<'v>(&mut self, value: &'v Json, key: &str, prefix: &str) -> Option<&'v str> {
         match value {
-            Value::String(text) => Some(text),
+            Json::String(text) => Some(text),
             other => {
-                self.add("type", join(prefix, key), format!("`{key}` must be a string, not {}", kind_of(other)));
+                self.add("type", join(prefix, key), format!("`{key}` must be a string, not {}", other.kind()));
                 None
             }
         }
     }
 
-    fn text<'v>(&mut self, object: &'v Map<String, Value>, key: &str, prefix: &str) -> Option<&'v str> {
+    fn text<'v>(&mut self, object: &'v Object, key: &str, prefix: &str) -> Option<&'v str> {
         let value = self.field(object, key, prefix)?;
         self.string_value(value, key, prefix)
     }
 
     /// A trimmed free text of `min..=max` characters.
-    fn free_text(&mut self, object: &Map<String, Value>, key: &str, prefix: &str, max: usize) -> Option<String> {
+    fn free_text(&mut self, object: &Object, key: &str, prefix: &str, max: usize) -> Option<String> {
         let text = self.text(object, key, prefix)?.trim();
         let count = text.chars().count();
         if count == 0 {
@@ -367,7 +370,7 @@ impl Parser {
     }
 
     /// A document number: 1..=50 characters of `[A-Za-z0-9_.-]`.
-    fn number(&mut self, object: &Map<String, Value>, key: &str, prefix: &str) -> Option<String> {
+    fn number(&mut self, object: &Object, key: &str, prefix: &str) -> Option<String> {
         let text = self.text(object, key, prefix)?;
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
         if text.is_empty() || text.len() > 50 || !text.chars().all(allowed) {
@@ -396,12 +399,12 @@ impl Parser {
         Some(text.to_owned())
     }
 
-    fn phone(&mut self, object: &Map<String, Value>, key: &str, prefix: &str) -> Option<String> {
+    fn phone(&mut self, object: &Object, key: &str, prefix: &str) -> Option<String> {
         let text = self.text(object, key, prefix)?;
         self.phone_text(text, &join(prefix, key))
     }
 
-    fn zone(&mut self, object: &Map<String, Value>, key: &str, prefix: &str) -> Option<String> {
+    fn zone(&mut self, object: &Object, key: &str, prefix: &str) -> Option<String> {
         let text = self.text(object, key, prefix)?;
         let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
         if text.is_empty() || text.len() > 16 || !text.chars().all(allowed) {
@@ -415,7 +418,7 @@ impl Parser {
         Some(text.to_owned())
     }
 
-    fn timestamp(&mut self, object: &Map<String, Value>, key: &str, prefix: &str) -> Option<DateTime<FixedOffset>> {
+    fn timestamp(&mut self, object: &Object, key: &str, prefix: &str) -> Option<DateTime<FixedOffset>> {
         let text = self.text(object, key, prefix)?;
         match DateTime::parse_from_rfc3339(text) {
             Ok(time) => Some(time),
@@ -432,7 +435,7 @@ impl Parser {
 
     fn code<T, E>(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object,
         key: &str,
         prefix: &str,
         parse: impl Fn(&str) -> Result<T, E>,
@@ -451,7 +454,7 @@ impl Parser {
 
     fn domain_code<T>(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object,
         key: &str,
         prefix: &str,
         parse: impl Fn(&str) -> Result<T, CodeError>,
@@ -459,21 +462,14 @@ impl Parser {
         self.code(object, key, prefix, parse, |error| (error.code, error.message))
     }
 
-    fn decimal(
-        &mut self,
-        object: &Map<String, Value>,
-        key: &str,
-        prefix: &str,
-        measure: Measure,
-        sign: Sign,
-    ) -> Option<Decimal> {
+    fn decimal(&mut self, object: &Object, key: &str, prefix: &str, measure: Measure, sign: Sign) -> Option<Decimal> {
         let value = self.field(object, key, prefix)?;
         self.decimal_value(value, key, prefix, measure, sign)
     }
 
     fn decimal_value(
         &mut self,
-        value: &Value,
+        value: &Json,
         key: &str,
         prefix: &str,
         measure: Measure,
@@ -484,7 +480,7 @@ impl Parser {
             Measure::Money => (2, "amount_not_string"),
             Measure::Quantity => (6, "number_not_string"),
         };
-        if let Value::Number(number) = value {
+        if let Json::Number(number) = value {
             self.add(
                 not_string,
                 path(),
@@ -527,15 +523,15 @@ impl Parser {
 
     fn integer(
         &mut self,
-        object: &Map<String, Value>,
+        object: &Object,
         key: &str,
         prefix: &str,
         range: std::ops::RangeInclusive<u32>,
     ) -> Option<u32> {
         let value = self.field(object, key, prefix)?;
         let path = || join(prefix, key);
-        let Value::Number(number) = value else {
-            self.add("type", path(), format!("`{key}` must be an integer, not {}", kind_of(value)));
+        let Json::Number(number) = value else {
+            self.add("type", path(), format!("`{key}` must be an integer, not {}", value.kind()));
             return None;
         };
         let Some(integer) = number.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| range.contains(n)) else {
@@ -549,7 +545,7 @@ impl Parser {
         Some(integer)
     }
 
-    fn person(&mut self, object: &Map<String, Value>, key: &str, phone_required: bool) -> Option<Person> {
+    fn person(&mut self, object: &Object, key: &str, phone_required: bool) -> Option<Person> {
         let value = self.field(object, key, "")?;
         let map = self.object(value, key, &format!("`{key}`"))?;
         self.unknown_fields(map, PERSON_FIELDS, key, "a person");
@@ -585,7 +581,7 @@ impl Parser {
         Some(Person { name: name?, id: id?, phone: phone? })
     }
 
-    fn consignee(&mut self, object: &Map<String, Value>, key: &str) -> Option<Consignee> {
+    fn consignee(&mut self, object: &Object, key: &str) -> Option<Consignee> {
         let value = self.field(object, key, "")?;
         let map = self.object(value, key, &format!("`{key}`"))?;
         self.unknown_fields(map, CONSIGNEE_FIELDS, key, "a consignee");
@@ -595,13 +591,13 @@ impl Parser {
         Some(Consignee { name: name?, address: address?, phone: phone? })
     }
 
-    fn order_key(&mut self, object: &Map<String, Value>) -> Option<OrderKey> {
+    fn order_key(&mut self, object: &Object) -> Option<OrderKey> {
         let platform = self.domain_code(object, "platform", "", Uscc::parse);
         let order_no = self.number(object, "order_no", "");
         Some(OrderKey { platform: platform?, order_no: order_no? })
     }
 
-    fn item(&mut self, index: usize, value: &Value) -> Option<OrderItem> {
+    fn item(&mut self, index: usize, value: &Json) -> Option<OrderItem> {
         let prefix = format!("items[{index}]");
         let map = self.object(value, &prefix, "an item")?;
         self.unknown_fields(map, ITEM_FIELDS, &prefix, "an item");
@@ -621,12 +617,12 @@ impl Parser {
         let total = self.decimal(map, "total", &prefix, Measure::Money, Sign::NonNegative);
         let indivisible = match Self::optional(map, "indivisible") {
             None => Some(false),
-            Some(Value::Bool(flag)) => Some(*flag),
+            Some(Json::Bool(flag)) => Some(*flag),
             Some(other) => {
                 self.add(
                     "type",
                     join(&prefix, "indivisible"),
-                    format!("`indivisible` must be a boolean, not {}", kind_of(other)),
+                    format!("`indivisible` must be a boolean, not {}", other.kind()),
                 );
                 None
             }
@@ -658,10 +654,10 @@ impl Parser {
     }
 
     /// The items of an order, with their line numbering checked; `None` when any item failed.
-    fn items(&mut self, object: &Map<String, Value>) -> Option<Vec<OrderItem>> {
+    fn items(&mut self, object: &Object) -> Option<Vec<OrderItem>> {
         let value = self.field(object, "items", "")?;
-        let Value::Array(list) = value else {
-            self.add("type", "items", format!("`items` must be an array, not {}", kind_of(value)));
+        let Json::Array(list) = value else {
+            self.add("type", "items", format!("`items` must be an array, not {}", value.kind()));
             return None;
         };
         if list.is_empty() {
@@ -678,7 +674,7 @@ impl Parser {
         let mut previous: Option<u64> = None;
         let mut seen = std::collections::BTreeSet::new();
         for (index, item) in list.iter().enumerate() {
-            let Some(line) = item.get("line").and_then(Value::as_u64).filter(|&line| line >= 1) else { continue };
+            let Some(line) = item.get("line").and_then(Json::as_u64).filter(|&line| line >= 1) else { continue };
             if !seen.insert(line) {
                 self.add(
                     "line_duplicate",
@@ -723,6 +719,10 @@ impl Parser {
 /// Parses an order (电子订单). `Err` holds every problem found (at most [`PROBLEMS_MAX`] and a last
 /// `too_many_problems`).
 pub fn parse_order(value: &Value) -> Result<Order, FieldErrors> {
+    order_from(&Json::from(value))
+}
+
+fn order_from(value: &Json) -> Result<Order, FieldErrors> {
     let mut p = Parser::new();
     let Some(object) = p.object(value, "", "an order") else { return p.finish(None) };
     p.unknown_fields(object, ORDER_FIELDS, "", "an order");
@@ -788,6 +788,10 @@ pub fn parse_order(value: &Value) -> Result<Order, FieldErrors> {
 
 /// Parses a payment (支付单). `Err` holds every problem found.
 pub fn parse_payment(value: &Value) -> Result<Payment, FieldErrors> {
+    payment_from(&Json::from(value))
+}
+
+fn payment_from(value: &Json) -> Result<Payment, FieldErrors> {
     let mut p = Parser::new();
     let Some(object) = p.object(value, "", "a payment") else { return p.finish(None) };
     p.unknown_fields(object, PAYMENT_FIELDS, "", "a payment");
@@ -812,6 +816,10 @@ pub fn parse_payment(value: &Value) -> Result<Payment, FieldErrors> {
 
 /// Parses a waybill (运单). `Err` holds every problem found.
 pub fn parse_waybill(value: &Value) -> Result<Waybill, FieldErrors> {
+    waybill_from(&Json::from(value))
+}
+
+fn waybill_from(value: &Json) -> Result<Waybill, FieldErrors> {
     let mut p = Parser::new();
     let Some(object) = p.object(value, "", "a waybill") else { return p.finish(None) };
     p.unknown_fields(object, WAYBILL_FIELDS, "", "a waybill");
@@ -838,12 +846,17 @@ pub fn parse_waybill(value: &Value) -> Result<Waybill, FieldErrors> {
     p.finish(waybill)
 }
 
-/// Parses a document of the given kind.
+/// Parses a document of the given kind from a `serde_json` tree (a single document of the HTTP API, tests).
 pub fn parse_document(kind: DocKind, value: &Value) -> Result<Document, FieldErrors> {
+    parse_json_document(kind, &Json::from(value))
+}
+
+/// Parses a document of the given kind.
+pub fn parse_json_document(kind: DocKind, value: &Json) -> Result<Document, FieldErrors> {
     match kind {
-        DocKind::Order => parse_order(value).map(Document::Order),
-        DocKind::Payment => parse_payment(value).map(Document::Payment),
-        DocKind::Waybill => parse_waybill(value).map(Document::Waybill),
+        DocKind::Order => order_from(value).map(Document::Order),
+        DocKind::Payment => payment_from(value).map(Document::Payment),
+        DocKind::Waybill => waybill_from(value).map(Document::Waybill),
     }
 }
 
@@ -855,7 +868,7 @@ pub fn parse_document(kind: DocKind, value: &Value) -> Result<Document, FieldErr
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub kind: DocKind,
-    pub body: Value,
+    pub body: Json,
 }
 
 /// Puts `prefix` before every error's field: `[3].document` + `items[0].gtin` → `[3].document.items[0].gtin`.
@@ -878,26 +891,26 @@ pub fn prefix_errors(errors: FieldErrors, prefix: &str) -> FieldErrors {
     )
 }
 
-fn envelope(index: usize, value: Value) -> Result<Envelope, FieldErrors> {
+fn envelope(index: usize, value: Json) -> Result<Envelope, FieldErrors> {
     let at = format!("[{index}]");
     let mut map = match value {
-        Value::Object(map) => map,
+        Json::Object(map) => map,
         other => {
             return Err(FieldError::new(
                 "type",
                 at,
-                format!("an entry must be an object with `kind` and `document`, not {}", kind_of(&other)),
+                format!("an entry must be an object with `kind` and `document`, not {}", other.kind()),
             )
             .into())
         }
     };
     let mut errors = FieldErrors::default();
     let kind = match map.get("kind") {
-        None | Some(Value::Null) => {
+        None | Some(Json::Null) => {
             errors.add("required", format!("{at}.kind"), "`kind` is required (`order`, `payment` or `waybill`)");
             None
         }
-        Some(Value::String(text)) => {
+        Some(Json::String(text)) => {
             let kind = DocKind::parse(text);
             if kind.is_none() {
                 errors.add(
@@ -909,22 +922,18 @@ fn envelope(index: usize, value: Value) -> Result<Envelope, FieldErrors> {
             kind
         }
         Some(other) => {
-            errors.add("type", format!("{at}.kind"), format!("`kind` must be a string, not {}", kind_of(other)));
+            errors.add("type", format!("{at}.kind"), format!("`kind` must be a string, not {}", other.kind()));
             None
         }
     };
     let body = match map.remove("document") {
-        None | Some(Value::Null) => {
+        None | Some(Json::Null) => {
             errors.add("required", format!("{at}.document"), "`document` is required");
             None
         }
-        Some(body @ Value::Object(_)) => Some(body),
+        Some(body @ Json::Object(_)) => Some(body),
         Some(other) => {
-            errors.add(
-                "type",
-                format!("{at}.document"),
-                format!("`document` must be an object, not {}", kind_of(&other)),
-            );
+            errors.add("type", format!("{at}.document"), format!("`document` must be an object, not {}", other.kind()));
             None
         }
     };
@@ -948,8 +957,8 @@ fn too_large(count: usize) -> Vec<Result<Envelope, FieldErrors>> {
 pub fn split_batch(body: &str) -> Vec<Result<Envelope, FieldErrors>> {
     let body = body.strip_prefix('\u{feff}').unwrap_or(body);
     if body.trim_start().starts_with('[') {
-        let entries: Vec<Value> = match serde_json::from_str(body) {
-            Ok(Value::Array(entries)) => entries,
+        let entries: Vec<Json> = match body.parse::<Json>() {
+            Ok(Json::Array(entries)) => entries,
             Ok(other) => vec![other],
             Err(error) => {
                 return vec![Err(FieldError::new(
@@ -973,7 +982,7 @@ pub fn split_batch(body: &str) -> Vec<Result<Envelope, FieldErrors>> {
     lines
         .into_iter()
         .enumerate()
-        .map(|(index, (number, line))| match serde_json::from_str::<Value>(line) {
+        .map(|(index, (number, line))| match line.parse::<Json>() {
             Ok(value) => envelope(index, value),
             Err(error) => Err(FieldError::new(
                 "json_malformed",
@@ -992,7 +1001,7 @@ pub fn parse_batch(body: &str) -> Vec<Result<Document, FieldErrors>> {
         .enumerate()
         .map(|(index, entry)| {
             let entry = entry?;
-            parse_document(entry.kind, &entry.body)
+            parse_json_document(entry.kind, &entry.body)
                 .map_err(|errors| prefix_errors(errors, &format!("[{index}].document")))
         })
         .collect()

@@ -1212,16 +1212,16 @@ impl Engine {
                 serde_json::from_str(json).map_err(|e| fail(&format!("the decision does not read: {e}")))?;
             return self.replay_decision(key, &stored, sha256, at).map_err(|e| fail(&e));
         }
+        if let Some(doc_kind) = DocKind::parse(kind) {
+            let body = json.parse::<crate::json::Json>().map_err(|e| fail(&format!("not JSON: {e}")))?;
+            let document = crate::documents::parse_json_document(doc_kind, &body)
+                .map_err(|errors| fail(&format!("the stored document no longer parses: {}", errors.0[0])))?;
+            self.insert_document(document, key.to_owned(), sha256.to_owned(), at);
+            return Ok(());
+        }
         let body: Value = serde_json::from_str(json).map_err(|e| fail(&format!("not JSON: {e}")))?;
         let body = &body;
         match kind {
-            "order" | "payment" | "waybill" => {
-                let doc_kind = DocKind::parse(kind).expect("a document kind");
-                let document = crate::documents::parse_document(doc_kind, body)
-                    .map_err(|errors| fail(&format!("the stored document no longer parses: {}", errors.0[0])))?;
-                self.insert_document(document, key.to_owned(), sha256.to_owned(), at);
-                Ok(())
-            }
             "release" => {
                 let order_key = self.order_key_of(key).ok_or_else(|| fail("unknown order"))?;
                 let released_at = body["released_at"]

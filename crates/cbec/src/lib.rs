@@ -14,6 +14,7 @@ pub mod documents;
 pub mod engine;
 pub mod gtin;
 pub mod identity;
+pub mod json;
 pub mod positive;
 pub mod quota;
 pub mod synthetic;

@@ -1,0 +1,299 @@
+//! A small JSON tree for e-commerce documents.
+//!
+//! `serde_json::Value` keeps objects in an `IndexMap` hashed with SipHash whenever any crate of the build
+//! enables serde_json's `preserve_order` feature (Cedar does), so every key of every document costs a hash
+//! and an insert. Documents are small objects read a few keys at a time, so here an object is a vector of
+//! its entries, looked up by a linear scan: no hashing, one allocation per object. When a key appears more
+//! than once the last one counts, as with `serde_json::Value`, and the canonical text
+//! ([`Json::canonical`]) is the one [`crate::documents::canonical_json`] gives for the same JSON.
+
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+
+/// A JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Json>),
+    Object(Object),
+}
+
+/// A JSON object: its entries in the order written (a repeated key is kept; the last one counts).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Object(Vec<(String, Json)>);
+
+impl Object {
+    /// The value of `key` (the last one when the key is repeated).
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, value)| value)
+    }
+
+    /// Takes the value of `key` out (every entry of that key goes; the last value is returned).
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        let mut found = None;
+        self.0.retain_mut(|(k, value)| {
+            if k == key {
+                found = Some(std::mem::replace(value, Json::Null));
+                false
+            } else {
+                true
+            }
+        });
+        found
+    }
+
+    /// The keys in the order written, a repeated key as often as it appears.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// The entries that count (the last of a repeated key), sorted by key bytes.
+    fn sorted(&self) -> Vec<(&str, &Json)> {
+        let mut entries: Vec<(usize, &str, &Json)> =
+            self.0.iter().enumerate().map(|(i, (k, v))| (i, k.as_str(), v)).collect();
+        // By key, then by position: the last of each run of equal keys is the one that counts.
+        entries.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
+        let mut out: Vec<(&str, &Json)> = Vec::with_capacity(entries.len());
+        for (_, key, value) in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == key => last.1 = value,
+                _ => out.push((key, value)),
+            }
+        }
+        out
+    }
+}
+
+impl Json {
+    /// What the value is, for messages (`must be a string, not a number`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Number(_) => "a number",
+            Json::String(_) => "a string",
+            Json::Array(_) => "an array",
+            Json::Object(_) => "an object",
+        }
+    }
+
+    /// The value of `key` when this is an object.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(object) => object.get(key),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Number(number) => number.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// The canonical text: object keys sorted by bytes at every depth, no whitespace; the same text
+    /// [`crate::documents::canonical_json`] writes for the same JSON.
+    pub fn canonical(&self) -> String {
+        let mut out = Vec::with_capacity(768);
+        self.write_canonical(&mut out);
+        // Only JSON text was written: valid UTF-8.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn write_canonical(&self, out: &mut Vec<u8>) {
+        match self {
+            Json::Object(object) => {
+                out.push(b'{');
+                for (index, (key, value)) in object.sorted().into_iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    write_string(key, out);
+                    out.push(b':');
+                    value.write_canonical(out);
+                }
+                out.push(b'}');
+            }
+            Json::Array(items) => {
+                out.push(b'[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    item.write_canonical(out);
+                }
+                out.push(b']');
+            }
+            Json::Null => out.extend_from_slice(b"null"),
+            Json::Bool(true) => out.extend_from_slice(b"true"),
+            Json::Bool(false) => out.extend_from_slice(b"false"),
+            // Writing to a Vec cannot fail.
+            Json::Number(number) => {
+                let _ = serde_json::to_writer(&mut *out, number);
+            }
+            Json::String(text) => write_string(text, out),
+        }
+    }
+}
+
+/// A JSON string as serde_json escapes it (plain text is copied as is).
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+impl std::str::FromStr for Json {
+    type Err = serde_json::Error;
+
+    /// Parses JSON text.
+    fn from_str(text: &str) -> serde_json::Result<Json> {
+        serde_json::from_str(text)
+    }
+}
+
+impl From<&Value> for Json {
+    fn from(value: &Value) -> Json {
+        match value {
+            Value::Null => Json::Null,
+            Value::Bool(flag) => Json::Bool(*flag),
+            Value::Number(number) => Json::Number(number.clone()),
+            Value::String(text) => Json::String(text.clone()),
+            Value::Array(items) => Json::Array(items.iter().map(Json::from).collect()),
+            Value::Object(map) => Json::Object(Object(map.iter().map(|(k, v)| (k.clone(), Json::from(v))).collect())),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Json, E> {
+        Ok(Json::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Json, E> {
+        Ok(Json::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Json, E> {
+        Ok(Json::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Json, E> {
+        // JSON text has no NaN or infinity; serde_json reads an overflowing number as an error.
+        Ok(Number::from_f64(value).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Json, E> {
+        Ok(Json::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Json, E> {
+        Ok(Json::String(value))
+    }
+
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        Deserialize::deserialize(deserializer)
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).clamp(8, 64));
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value()?;
+            entries.push((key, value));
+        }
+        Ok(Json::Object(Object(entries)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_values() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1.0e9f64..1.0e9).prop_map(Value::from),
+            "[a-z\"\\\\\u{0}-\u{1f}é中 ]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(("[a-e]{1,3}", inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Parsed from the same text, both trees give the same canonical text and the same answers.
+        #[test]
+        fn agrees_with_serde_json(value in json_values(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }
+                .expect("serialisable");
+            let ours = text.parse::<Json>().expect("valid JSON");
+            let theirs: Value = serde_json::from_str(&text).expect("valid JSON");
+            prop_assert_eq!(ours.canonical(), crate::documents::canonical_json(&theirs));
+            prop_assert_eq!(&ours, &Json::from(&theirs));
+        }
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_key_counts() {
+        let text = r#"{"b":1,"a":2,"b":{"z":null,"y":[true,"x\n"]}}"#;
+        let ours = text.parse::<Json>().unwrap();
+        let theirs: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(ours.canonical(), crate::documents::canonical_json(&theirs));
+        assert_eq!(ours.canonical(), r#"{"a":2,"b":{"y":[true,"x\n"],"z":null}}"#);
+        let Json::Object(mut object) = ours else { panic!("an object") };
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["b", "a", "b"]);
+        assert_eq!(object.get("b").map(Json::kind), Some("an object"));
+        assert_eq!(object.remove("b").map(|v| v.kind()), Some("an object"));
+        assert_eq!(object.get("b"), None);
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["a"]);
+    }
+}
