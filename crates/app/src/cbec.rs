@@ -375,7 +375,7 @@ fn order_declaration(order: &Order, tax: &OrderTax, day: NaiveDate) -> Option<De
 }
 
 /// One entry of a batch as received: its kind and body, or what was wrong with it.
-type Entry = Result<(DocKind, Json), FieldErrors>;
+type Entry<'a> = Result<(DocKind, Json<'a>), FieldErrors>;
 
 /// A document the engine took: its kind, key and step.
 struct Ingested {
@@ -491,7 +491,7 @@ impl App {
     async fn cbec_draw_order(&self, recorded_by: &str, key: &str) -> AppResult<Option<crate::ledger::LedgerRecorded>> {
         let record = self.store.get_cbec_record("order", key).await?;
         let body =
-            record.body_json.parse::<Json>().map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
+            Json::parse(&record.body_json).map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
         let Document::Order(order) = documents::parse_json_document(DocKind::Order, &body).map_err(|errors| {
             let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
             AppError::Internal(format!("stored order {key} no longer parses: {first}"))
@@ -664,7 +664,7 @@ impl App {
     }
 
     /// Parses and authorizes entries; the rest of the batch goes on past a bad one.
-    fn ready_entries(&self, who: &Principal, entries: Vec<Entry>) -> (Vec<Ready>, Vec<(usize, AppError)>) {
+    fn ready_entries(&self, who: &Principal, entries: Vec<Entry<'_>>) -> (Vec<Ready>, Vec<(usize, AppError)>) {
         let mut ready = Vec::with_capacity(entries.len());
         let mut refused = Vec::new();
         let mut allowed: HashMap<Uscc, bool> = HashMap::new();
@@ -701,7 +701,11 @@ impl App {
     }
 
     /// Takes documents (each its kind and JSON body) and answers each: its kind, key and step, or its error.
-    async fn cbec_ingest(&self, who: &Principal, entries: Vec<Entry>) -> AppResult<Vec<Result<Ingested, AppError>>> {
+    async fn cbec_ingest(
+        &self,
+        who: &Principal,
+        entries: Vec<Entry<'_>>,
+    ) -> AppResult<Vec<Result<Ingested, AppError>>> {
         let count = entries.len();
         let (ready, refused) = self.ready_entries(who, entries);
         let keys: Vec<(usize, &'static str, String)> =
@@ -764,7 +768,7 @@ impl App {
         // A caller who may send documents for no company at all (customs, a bank, an auditor) is refused
         // as a whole; each entry is still authorized against its own sending company below.
         self.authorize_cbec(who, Action::CbecSubmit, &who.party)?;
-        let entries: Vec<Entry> = documents::split_batch(text)
+        let entries: Vec<Entry<'_>> = documents::split_batch(text)
             .into_iter()
             .map(|entry| entry.map(|envelope| (envelope.kind, envelope.body)))
             .collect();
@@ -950,7 +954,7 @@ impl App {
             return Ok(json!({"status": "none", "reason": "not_released", "enterprise": enterprise}));
         }
         let order = records.iter().find(|r| r.kind == "order").and_then(|r| {
-            let body = r.body_json.parse::<Json>().ok()?;
+            let body = Json::parse(&r.body_json).ok()?;
             match documents::parse_json_document(DocKind::Order, &body).ok()? {
                 Document::Order(order) => Some(order),
                 _ => None,

@@ -292,7 +292,7 @@ impl Parser {
     }
 
     /// The object at `path`, or a type error naming what it is.
-    fn object<'v>(&mut self, value: &'v Json, path: &str, what: &str) -> Option<&'v Object> {
+    fn object<'v>(&mut self, value: &'v Json<'v>, path: &str, what: &str) -> Option<&'v Object<'v>> {
         match value {
             Json::Object(map) => Some(map),
             other => {
@@ -313,7 +313,7 @@ impl Parser {
     }
 
     /// The value under `key`, or a `required` error (null counts as missing).
-    fn field<'v>(&mut self, object: &'v Object, key: &str, prefix: &str) -> Option<&'v Json> {
+    fn field<'v>(&mut self, object: &'v Object<'v>, key: &str, prefix: &str) -> Option<&'v Json<'v>> {
         match object.get(key) {
             None | Some(Json::Null) => {
                 self.add("required", join(prefix, key), format!("`{key}` is required"));
@@ -323,7 +323,7 @@ impl Parser {
         }
     }
 
-    fn optional<'v>(object: &'v Object, key: &str) -> Option<&'v Json> {
+    fn optional<'v>(object: &'v Object<'v>, key: &str) -> Option<&'v Json<'v>> {
         match object.get(key) {
             None | Some(Json::Null) => None,
             Some(value) => Some(value),
@@ -331,7 +331,7 @@ impl Parser {
     }
 
     /// The string `prefix.key` holds (the path is written only for an error: most documents have none).
-    fn string_value<'v>(&mut self, value: &'v Json, key: &str, prefix: &str) -> Option<&'v str> {
+    fn string_value<'v>(&mut self, value: &'v Json<'v>, key: &str, prefix: &str) -> Option<&'v str> {
         match value {
             Json::String(text) => Some(text),
             other => {
@@ -341,7 +341,7 @@ impl Parser {
         }
     }
 
-    fn text<'v>(&mut self, object: &'v Object, key: &str, prefix: &str) -> Option<&'v str> {
+    fn text<'v>(&mut self, object: &'v Object<'v>, key: &str, prefix: &str) -> Option<&'v str> {
         let value = self.field(object, key, prefix)?;
         self.string_value(value, key, prefix)
     }
@@ -866,9 +866,9 @@ pub fn parse_json_document(kind: DocKind, value: &Json) -> Result<Document, Fiel
 
 /// One entry of a batch: the kind of document and its JSON, not yet parsed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     pub kind: DocKind,
-    pub body: Json,
+    pub body: Json<'a>,
 }
 
 /// Puts `prefix` before every error's field: `[3].document` + `items[0].gtin` → `[3].document.items[0].gtin`.
@@ -891,7 +891,7 @@ pub fn prefix_errors(errors: FieldErrors, prefix: &str) -> FieldErrors {
     )
 }
 
-fn envelope(index: usize, value: Json) -> Result<Envelope, FieldErrors> {
+fn envelope(index: usize, value: Json<'_>) -> Result<Envelope<'_>, FieldErrors> {
     let at = format!("[{index}]");
     let mut map = match value {
         Json::Object(map) => map,
@@ -943,7 +943,7 @@ fn envelope(index: usize, value: Json) -> Result<Envelope, FieldErrors> {
     }
 }
 
-fn too_large(count: usize) -> Vec<Result<Envelope, FieldErrors>> {
+fn too_large(count: usize) -> Vec<Result<Envelope<'static>, FieldErrors>> {
     vec![Err(
         FieldError::new("batch_too_large", "", format!("{count} entries; a batch may have at most {BATCH_MAX}")).into()
     )]
@@ -954,10 +954,10 @@ fn too_large(count: usize) -> Vec<Result<Envelope, FieldErrors>> {
 /// envelope per line, blank lines ignored). An entry that is not well formed gives an `Err` naming `[i]`
 /// (its position among the entries) and the others are still returned; a malformed array, or more than
 /// [`BATCH_MAX`] entries, gives a single `Err`. The documents are not parsed: see [`parse_batch`].
-pub fn split_batch(body: &str) -> Vec<Result<Envelope, FieldErrors>> {
+pub fn split_batch(body: &str) -> Vec<Result<Envelope<'_>, FieldErrors>> {
     let body = body.strip_prefix('\u{feff}').unwrap_or(body);
     if body.trim_start().starts_with('[') {
-        let entries: Vec<Json> = match body.parse::<Json>() {
+        let entries: Vec<Json<'_>> = match Json::parse(body) {
             Ok(Json::Array(entries)) => entries,
             Ok(other) => vec![other],
             Err(error) => {
@@ -982,7 +982,7 @@ pub fn split_batch(body: &str) -> Vec<Result<Envelope, FieldErrors>> {
     lines
         .into_iter()
         .enumerate()
-        .map(|(index, (number, line))| match line.parse::<Json>() {
+        .map(|(index, (number, line))| match Json::parse(line) {
             Ok(value) => envelope(index, value),
             Err(error) => Err(FieldError::new(
                 "json_malformed",

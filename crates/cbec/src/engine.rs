@@ -1213,7 +1213,7 @@ impl Engine {
             return self.replay_decision(key, &stored, sha256, at).map_err(|e| fail(&e));
         }
         if let Some(doc_kind) = DocKind::parse(kind) {
-            let body = json.parse::<crate::json::Json>().map_err(|e| fail(&format!("not JSON: {e}")))?;
+            let body = crate::json::Json::parse(json).map_err(|e| fail(&format!("not JSON: {e}")))?;
             let document = crate::documents::parse_json_document(doc_kind, &body)
                 .map_err(|errors| fail(&format!("the stored document no longer parses: {}", errors.0[0])))?;
             self.insert_document(document, key.to_owned(), sha256.to_owned(), at);

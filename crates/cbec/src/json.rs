@@ -2,39 +2,41 @@
 //!
 //! `serde_json::Value` keeps objects in an `IndexMap` hashed with SipHash whenever any crate of the build
 //! enables serde_json's `preserve_order` feature (Cedar does), so every key of every document costs a hash
-//! and an insert. Documents are small objects read a few keys at a time, so here an object is a vector of
-//! its entries, looked up by a linear scan: no hashing, one allocation per object. When a key appears more
-//! than once the last one counts, as with `serde_json::Value`, and the canonical text
+//! and an insert, and every key and string an allocation. Documents are small objects read a few keys at a
+//! time, so here an object is a vector of its entries, looked up by a linear scan (no hashing), and keys
+//! and strings borrow from the text they were read from unless they hold an escape. When a key appears
+//! more than once the last one counts, as with `serde_json::Value`, and the canonical text
 //! ([`Json::canonical`]) is the one [`crate::documents::canonical_json`] gives for the same JSON.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-/// A JSON value.
+/// A JSON value, its strings borrowed from the text it was read from where they can be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub enum Json<'a> {
     Null,
     Bool(bool),
     Number(Number),
-    String(String),
-    Array(Vec<Json>),
-    Object(Object),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Object<'a>),
 }
 
 /// A JSON object: its entries in the order written (a repeated key is kept; the last one counts).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Object(Vec<(String, Json)>);
+pub struct Object<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
 
-impl Object {
+impl<'a> Object<'a> {
     /// The value of `key` (the last one when the key is repeated).
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, value)| value)
     }
 
     /// Takes the value of `key` out (every entry of that key goes; the last value is returned).
-    pub fn remove(&mut self, key: &str) -> Option<Json> {
+    pub fn remove(&mut self, key: &str) -> Option<Json<'a>> {
         let mut found = None;
         self.0.retain_mut(|(k, value)| {
             if k == key {
@@ -49,16 +51,16 @@ impl Object {
 
     /// The keys in the order written, a repeated key as often as it appears.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.0.iter().map(|(k, _)| k.as_ref())
     }
 
     /// The entries that count (the last of a repeated key), sorted by key bytes.
-    fn sorted(&self) -> Vec<(&str, &Json)> {
-        let mut entries: Vec<(usize, &str, &Json)> =
-            self.0.iter().enumerate().map(|(i, (k, v))| (i, k.as_str(), v)).collect();
+    fn sorted(&self) -> Vec<(&str, &Json<'a>)> {
+        let mut entries: Vec<(usize, &str, &Json<'a>)> =
+            self.0.iter().enumerate().map(|(i, (k, v))| (i, k.as_ref(), v)).collect();
         // By key, then by position: the last of each run of equal keys is the one that counts.
         entries.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
-        let mut out: Vec<(&str, &Json)> = Vec::with_capacity(entries.len());
+        let mut out: Vec<(&str, &Json<'a>)> = Vec::with_capacity(entries.len());
         for (_, key, value) in entries {
             match out.last_mut() {
                 Some(last) if last.0 == key => last.1 = value,
@@ -69,7 +71,12 @@ impl Object {
     }
 }
 
-impl Json {
+impl<'a> Json<'a> {
+    /// Parses JSON text; the tree borrows the text's unescaped strings.
+    pub fn parse(text: &'a str) -> serde_json::Result<Json<'a>> {
+        serde_json::from_str(text)
+    }
+
     /// What the value is, for messages (`must be a string, not a number`).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -83,7 +90,7 @@ impl Json {
     }
 
     /// The value of `key` when this is an object.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         match self {
             Json::Object(object) => object.get(key),
             _ => None,
@@ -154,81 +161,103 @@ fn write_string(text: &str, out: &mut Vec<u8>) {
     }
 }
 
-impl std::str::FromStr for Json {
-    type Err = serde_json::Error;
-
-    /// Parses JSON text.
-    fn from_str(text: &str) -> serde_json::Result<Json> {
-        serde_json::from_str(text)
-    }
-}
-
-impl From<&Value> for Json {
-    fn from(value: &Value) -> Json {
+impl<'v> From<&'v Value> for Json<'v> {
+    fn from(value: &'v Value) -> Json<'v> {
         match value {
             Value::Null => Json::Null,
             Value::Bool(flag) => Json::Bool(*flag),
             Value::Number(number) => Json::Number(number.clone()),
-            Value::String(text) => Json::String(text.clone()),
+            Value::String(text) => Json::String(Cow::Borrowed(text)),
             Value::Array(items) => Json::Array(items.iter().map(Json::from).collect()),
-            Value::Object(map) => Json::Object(Object(map.iter().map(|(k, v)| (k.clone(), Json::from(v))).collect())),
+            Value::Object(map) => {
+                Json::Object(Object(map.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), Json::from(v))).collect()))
+            }
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+impl<'de> Deserialize<'de> for Json<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json<'de>, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+/// A key or string: borrowed when the text holds it unescaped.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text<'de>, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(value)))
+            }
+            fn visit_str<E>(self, value: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E>(self, value: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
 struct JsonVisitor;
 
 impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, value: bool) -> Result<Json, E> {
+    fn visit_bool<E>(self, value: bool) -> Result<Json<'de>, E> {
         Ok(Json::Bool(value))
     }
 
-    fn visit_i64<E>(self, value: i64) -> Result<Json, E> {
+    fn visit_i64<E>(self, value: i64) -> Result<Json<'de>, E> {
         Ok(Json::Number(value.into()))
     }
 
-    fn visit_u64<E>(self, value: u64) -> Result<Json, E> {
+    fn visit_u64<E>(self, value: u64) -> Result<Json<'de>, E> {
         Ok(Json::Number(value.into()))
     }
 
-    fn visit_f64<E>(self, value: f64) -> Result<Json, E> {
+    fn visit_f64<E>(self, value: f64) -> Result<Json<'de>, E> {
         // JSON text has no NaN or infinity; serde_json reads an overflowing number as an error.
         Ok(Number::from_f64(value).map_or(Json::Null, Json::Number))
     }
 
-    fn visit_str<E>(self, value: &str) -> Result<Json, E> {
-        Ok(Json::String(value.to_owned()))
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(value)))
     }
 
-    fn visit_string<E>(self, value: String) -> Result<Json, E> {
-        Ok(Json::String(value))
+    fn visit_str<E>(self, value: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(value.to_owned())))
     }
 
-    fn visit_none<E>(self) -> Result<Json, E> {
+    fn visit_string<E>(self, value: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(value)))
+    }
+
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
         Deserialize::deserialize(deserializer)
     }
 
-    fn visit_unit<E>(self) -> Result<Json, E> {
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(item) = seq.next_element()? {
             items.push(item);
@@ -236,9 +265,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).clamp(8, 64));
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let value = map.next_value()?;
             entries.push((key, value));
         }
@@ -275,7 +304,7 @@ mod tests {
         fn agrees_with_serde_json(value in json_values(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }
                 .expect("serialisable");
-            let ours = text.parse::<Json>().expect("valid JSON");
+            let ours = Json::parse(&text).expect("valid JSON");
             let theirs: Value = serde_json::from_str(&text).expect("valid JSON");
             prop_assert_eq!(ours.canonical(), crate::documents::canonical_json(&theirs));
             prop_assert_eq!(&ours, &Json::from(&theirs));
@@ -285,7 +314,7 @@ mod tests {
     #[test]
     fn the_last_of_a_repeated_key_counts() {
         let text = r#"{"b":1,"a":2,"b":{"z":null,"y":[true,"x\n"]}}"#;
-        let ours = text.parse::<Json>().unwrap();
+        let ours = Json::parse(text).unwrap();
         let theirs: Value = serde_json::from_str(text).unwrap();
         assert_eq!(ours.canonical(), crate::documents::canonical_json(&theirs));
         assert_eq!(ours.canonical(), r#"{"a":2,"b":{"y":[true,"x\n"],"z":null}}"#);

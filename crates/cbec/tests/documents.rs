@@ -368,7 +368,8 @@ fn a_json_array_batch_and_its_entry_problems() {
         7
     ])
     .to_string();
-    let entries = split_batch(&format!("  \n{body}"));
+    let padded = format!("  \n{body}");
+    let entries = split_batch(&padded);
     assert_eq!(entries.len(), 6);
     assert_eq!(entries[0].as_ref().unwrap().kind, DocKind::Payment);
     assert!(has(entries[1].as_ref().unwrap_err(), "[1].kind", "kind_unknown"));
