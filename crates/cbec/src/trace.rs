@@ -134,7 +134,11 @@ pub fn line_of_serial(serial: &str) -> Option<(u32, u32)> {
 
 /// The AI 21 serial of one unit (or, with `unit_index` 0, of the line) of an order.
 pub fn serial(order: &OrderKey, line: u32, unit_index: u32) -> String {
-    let prefix = serial_prefix(order);
+    serial_after(&serial_prefix(order), order, line, unit_index)
+}
+
+/// [`serial`] with the order's [`serial_prefix`] already known.
+fn serial_after(prefix: &str, order: &OrderKey, line: u32, unit_index: u32) -> String {
     if line < NUMBER_LIMIT && unit_index < NUMBER_LIMIT {
         format!("{prefix}.{}.{}", base36(line), base36(unit_index))
     } else {
@@ -178,11 +182,16 @@ pub fn percent_decode(value: &str) -> Option<String> {
 
 /// The GS1 Digital Link URI of one unit (or, with `unit_index` 0, of the line) of an order.
 pub fn item_code(base: &str, gtin: &Gtin, order: &OrderKey, line: u32, unit_index: u32) -> String {
+    code_after(base, &serial_prefix(order), gtin, order, line, unit_index)
+}
+
+/// [`item_code`] with the order's [`serial_prefix`] already known.
+fn code_after(base: &str, prefix: &str, gtin: &Gtin, order: &OrderKey, line: u32, unit_index: u32) -> String {
     format!(
         "{}/01/{}/21/{}",
         base.trim_end_matches('/'),
         gtin.as_str(),
-        percent_encode(&serial(order, line, unit_index))
+        percent_encode(&serial_after(prefix, order, line, unit_index))
     )
 }
 
@@ -219,6 +228,7 @@ pub fn unit_codes(quantity: Decimal, unit: &str) -> u32 {
 
 /// Every code of an order: for each line in order, its units 1..=n or its one line code (unit 0).
 pub fn codes_for(base: &str, order: &Order) -> Vec<TraceCode> {
+    let prefix = serial_prefix(&order.key);
     let mut codes = Vec::new();
     for item in &order.items {
         let units = unit_codes(item.quantity, item.unit.as_str());
@@ -227,7 +237,7 @@ pub fn codes_for(base: &str, order: &Order) -> Vec<TraceCode> {
             codes.push(TraceCode {
                 line: item.line,
                 unit_index,
-                uri: item_code(base, &item.gtin, &order.key, item.line, unit_index),
+                uri: code_after(base, &prefix, &item.gtin, &order.key, item.line, unit_index),
             });
         }
     }

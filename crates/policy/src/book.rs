@@ -5,6 +5,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+
+/// The zone → list maps, read several times per order: a fast hash (foldhash, seeded per process).
+type FastMap<K, V> = foldhash::HashMap<K, V>;
 use zonegate_domain::{HsCode, Party, Uscc};
 use zonegate_tariff::{TariffBook, Versioned, VersionedSet};
 
@@ -276,7 +279,7 @@ pub struct PolicyBook {
     profiles: VersionedSet<ZoneProfile>,
     /// `zone/list` → the list's entries keyed by item (USCC or HS prefix).
     /// zone → list name → entries.
-    lists: HashMap<String, HashMap<String, VersionedSet<ListEntry>>>,
+    lists: FastMap<String, FastMap<String, VersionedSet<ListEntry>>>,
     /// `zone/enterprise` → the enterprise's whitelist keyed by `category/product`.
     whitelists: HashMap<String, VersionedSet<WhitelistEntry>>,
 }

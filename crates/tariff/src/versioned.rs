@@ -3,7 +3,9 @@
 //! recomputed from the rows that were in force on its date.
 
 use chrono::NaiveDate;
-use std::collections::HashMap;
+/// Looked up for every tariff line, rate and list entry an assessment reads: a fast hash (foldhash, seeded
+/// per process) rather than SipHash; the keys are policy data, not caller input.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// One version of a keyed row.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +24,7 @@ pub struct VersionedSet<T> {
 
 impl<T> Default for VersionedSet<T> {
     fn default() -> Self {
-        VersionedSet { by_key: HashMap::new() }
+        VersionedSet { by_key: HashMap::default() }
     }
 }
 
