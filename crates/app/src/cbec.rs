@@ -86,8 +86,9 @@ struct CbecData {
 /// The engine, its mutex and its data.
 pub struct CbecState {
     engine: Mutex<Engine>,
-    /// The last seq queued to the store; held while a step is applied and queued, so seqs are in order.
-    queued: Arc<tokio::sync::Mutex<i64>>,
+    /// The last seq given to a record, and the turn of the last batch to reach the store's queue; held while
+    /// a step is applied and numbered, so seqs are in order.
+    queued: tokio::sync::Mutex<Queue>,
     data: RwLock<CbecData>,
     /// Set when a batch failed to commit: the engine is ahead of the store until it is rebuilt.
     stale: Arc<AtomicBool>,
@@ -96,11 +97,21 @@ pub struct CbecState {
     awaiting_draw: Mutex<HashMap<String, String>>,
 }
 
+/// The numbering of the e-commerce log's records and the order of their batches in the store's queue.
+#[derive(Default)]
+struct Queue {
+    /// The last seq given to a record.
+    seq: i64,
+    /// Resolves (or fails, if that batch's task ended early) once the last numbered batch is in the store's
+    /// queue: the next one waits for it, so batches are queued, and committed, in seq order.
+    turn: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
 impl Default for CbecState {
     fn default() -> CbecState {
         CbecState {
             engine: Mutex::new(Engine::new(Config::default())),
-            queued: Arc::new(tokio::sync::Mutex::new(0)),
+            queued: tokio::sync::Mutex::new(Queue::default()),
             data: RwLock::new(CbecData::default()),
             stale: Arc::new(AtomicBool::new(false)),
             awaiting_draw: Mutex::new(HashMap::new()),
@@ -446,7 +457,7 @@ impl App {
         }
         *self.cbec.engine.lock().map_err(|_| poisoned())? = engine;
         *self.cbec.awaiting_draw.lock().map_err(|_| poisoned())? = waiting;
-        *self.cbec.queued.lock().await = after;
+        self.cbec.queued.lock().await.seq = after;
         self.cbec.stale.store(false, Ordering::SeqCst);
         tracing::info!(records = after, "e-commerce log replayed");
         self.reconcile_draws(to_draw, returns).await;
@@ -596,7 +607,7 @@ impl App {
         if self.cbec.stale.load(Ordering::SeqCst) {
             self.load_cbec().await?;
         }
-        let queued = self.cbec.queued.clone().lock_owned().await;
+        let mut queue = self.cbec.queued.lock().await;
         let now = now_micros(self.clock.as_ref());
         let (steps, batch) = {
             let state = self.state.read().map_err(|_| poisoned())?;
@@ -605,7 +616,7 @@ impl App {
             let policy = StepPolicy { app: self, book: &state.book, parties: &state.parties, risk: &risk, data: &data };
             let mut engine = self.cbec.engine.lock().map_err(|_| poisoned())?;
             let mut steps = run(&mut engine, &policy, now);
-            let mut seq = *queued;
+            let mut seq = queue.seq;
             let mut records = Vec::new();
             for step in steps.iter_mut().flatten() {
                 // The texts move to the store: a step keeps only its records' kinds.
@@ -623,26 +634,39 @@ impl App {
                     });
                 }
             }
-            let batch = (!records.is_empty()).then(|| NewCbecBatch { after_seq: *queued, records });
+            let batch = (!records.is_empty()).then(|| NewCbecBatch { after_seq: queue.seq, records });
             (steps, batch)
         };
         let Some(batch) = batch else { return Ok(steps) };
         // The engine has applied the batch: from here it must reach the store, or the engine be marked stale,
-        // even if the caller goes away (a dropped request future). So the rest runs as its own task, which
-        // holds the queue's lock until the batch is queued and then waits for the commit.
+        // even if the caller goes away (a dropped request future). So the rest runs as its own task. The next
+        // step may be applied and numbered at once; this batch is compressed and hashed (the store's
+        // `prepare_cbec`) alongside it, then waits for the batch before it to be queued, and queues.
+        queue.seq = batch.records.last().map_or(queue.seq, |r| r.seq);
+        let (queued, next_turn) = tokio::sync::oneshot::channel();
+        let previous = queue.turn.replace(next_turn);
+        drop(queue);
         let (store, stale) = (self.store.clone(), self.cbec.stale.clone());
         let commit = tokio::spawn(async move {
-            let mut queued = queued;
-            let last = batch.records.last().map_or(*queued, |r| r.seq);
-            let receipt = match store.enqueue_cbec(batch).await {
+            let prepared = store.prepare_cbec(batch);
+            if let Some(previous) = previous {
+                // An error means that batch's task ended without queueing: this one then fails the store's
+                // check of the log's end, as it must.
+                let _ = previous.await;
+            }
+            let receipt = match prepared {
+                Ok(prepared) => store.enqueue_prepared_cbec(prepared).await,
+                Err(error) => Err(error),
+            };
+            // The next batch's turn, whether this one was queued or not.
+            let _ = queued.send(());
+            let receipt = match receipt {
                 Ok(receipt) => receipt,
                 Err(error) => {
                     stale.store(true, Ordering::SeqCst);
                     return Err(error);
                 }
             };
-            *queued = last;
-            drop(queued);
             receipt.durable().await.map_err(|error| {
                 // The engine applied what the store did not keep: rebuild it before anyone else steps.
                 stale.store(true, Ordering::SeqCst);

@@ -105,6 +105,8 @@ struct BatchRun {
     seconds: f64,
     /// User + system CPU seconds of the whole process during the run (Linux), both cores together.
     cpu_seconds: Option<f64>,
+    /// Share of the machine's CPU time left idle (or waiting for I/O) during the run (Linux).
+    idle_share: Option<f64>,
     /// Orders by status at the end (held: the risk engine's random or rule selections; refused: over a limit).
     outcome: Value,
 }
@@ -122,6 +124,7 @@ async fn batch_run(
     let queue = Arc::new(std::sync::Mutex::new(texts.into_iter().rev().collect::<Vec<_>>()));
     let started = Instant::now();
     let cpu_before = process_cpu_seconds();
+    let machine_before = machine_ticks();
     let mut workers = Vec::new();
     for _ in 0..args.in_flight.max(1) {
         let (app, queue) = (app.clone(), queue.clone());
@@ -147,6 +150,10 @@ async fn batch_run(
     }
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = process_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    let idle_share = machine_ticks().zip(machine_before).and_then(|((busy, idle), (busy0, idle0))| {
+        let (busy, idle) = (busy - busy0, idle - idle0);
+        (busy + idle > 0).then(|| idle as f64 / (busy + idle) as f64)
+    });
     ensure!(recorded == 3 * args.orders, "{recorded} documents recorded, expected {}", 3 * args.orders);
     let overview = app.cbec_overview(&operator())?;
     let count = |status: &str| overview["orders"][status].as_u64().unwrap_or(0);
@@ -156,7 +163,7 @@ async fn batch_run(
         "{decided} of {} orders decided: {overview}",
         args.orders
     );
-    Ok(BatchRun { system, orders: args.orders, seconds, cpu_seconds, outcome: overview["orders"].clone() })
+    Ok(BatchRun { system, orders: args.orders, seconds, cpu_seconds, idle_share, outcome: overview["orders"].clone() })
 }
 
 /// One keep-alive HTTP/1.1 connection.
@@ -435,6 +442,16 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((user + system) / 100.0)
 }
 
+/// The machine's (busy, idle + iowait) clock ticks so far, from the first line of `/proc/stat` (None off
+/// Linux).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> =
+        stat.lines().next()?.split_ascii_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((ticks.iter().sum::<u64>() - idle, idle))
+}
+
 fn print_batch(run: &BatchRun) {
     println!(
         "{}: {} orders in {:.2} s = {:.0} complete orders/s ({:.0} documents/s)",
@@ -450,6 +467,9 @@ fn print_batch(run: &BatchRun) {
             cpu,
             cpu * 1e6 / run.orders as f64
         );
+    }
+    if let Some(idle) = run.idle_share {
+        println!("  machine: {:.0} % of its CPU time idle or waiting for I/O during the run", idle * 100.0);
     }
     println!("  outcome: {}", run.outcome);
 }

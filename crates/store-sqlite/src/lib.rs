@@ -26,8 +26,8 @@ use zonegate_store::backend::{self, truncate_to_micros, WRITE_BATCH_MAX};
 use zonegate_store::{
     AccountRecord, CbecReceipt, CbecRecord, ChainReport, DeclarantHistory, DeclarationFilter, DeclarationStats, Event,
     InspectionOutcome, InspectionRecord, LedgerDocumentOutcome, LedgerLog, NewCbecBatch, NewDeclaration,
-    NewLedgerDocument, Page, PartyRecord, PolicyRow, Revocation, SessionRecord, StatsQuery, Store, StoreResult,
-    StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord,
+    NewLedgerDocument, Page, PartyRecord, PolicyRow, PreparedCbec, Revocation, SessionRecord, StatsQuery, Store,
+    StoreResult, StoredDeclaration, StoredLedgerDocument, SubmitOutcome, TokenRecord,
 };
 
 pub use schema::Durability;
@@ -295,6 +295,20 @@ impl Store for SqliteStore {
     async fn enqueue_cbec(&self, batch: NewCbecBatch) -> StoreResult<CbecReceipt> {
         // Checked, compressed and hashed here, on the caller's task: the writer thread only binds and inserts.
         let prepared = PreparedCbecBatch::new(batch)?;
+        let pending = self.writer.enqueue(move |conn, head| sql::record_cbec_batch(conn, head, &prepared)).await?;
+        Ok(CbecReceipt::new(pending))
+    }
+
+    fn prepare_cbec(&self, batch: NewCbecBatch) -> StoreResult<PreparedCbec> {
+        Ok(PreparedCbec::backend(PreparedCbecBatch::new(batch)?))
+    }
+
+    async fn enqueue_prepared_cbec(&self, prepared: PreparedCbec) -> StoreResult<CbecReceipt> {
+        let prepared = match prepared.into_parts::<PreparedCbecBatch>() {
+            Ok(Ok(batch)) => PreparedCbecBatch::new(batch)?,
+            Ok(Err(prepared)) => *prepared,
+            Err(_) => return Err(zonegate_store::StoreError::Backend("a cbec batch prepared by another store".into())),
+        };
         let pending = self.writer.enqueue(move |conn, head| sql::record_cbec_batch(conn, head, &prepared)).await?;
         Ok(CbecReceipt::new(pending))
     }

@@ -394,6 +394,48 @@ pub struct NewCbecBatch {
     pub records: Vec<CbecRecord>,
 }
 
+/// A batch of e-commerce records made ready by [`Store::prepare_cbec`] (checked, and whatever CPU work the
+/// backend does before its writer: compression, hashing) for [`Store::enqueue_prepared_cbec`]. What it
+/// holds is the backend's own; another backend's, or a plain batch, is prepared when enqueued.
+pub struct PreparedCbec(PreparedInner);
+
+enum PreparedInner {
+    Plain(NewCbecBatch),
+    Backend(Box<dyn std::any::Any + Send + Sync>),
+}
+
+impl PreparedCbec {
+    /// A batch with nothing done to it yet.
+    pub fn plain(batch: NewCbecBatch) -> PreparedCbec {
+        PreparedCbec(PreparedInner::Plain(batch))
+    }
+
+    /// A backend's own prepared form of a batch.
+    pub fn backend<T: std::any::Any + Send + Sync>(prepared: T) -> PreparedCbec {
+        PreparedCbec(PreparedInner::Backend(Box::new(prepared)))
+    }
+
+    /// The plain batch, or the backend's form when it is a `T`; `Err(self)` for another backend's form.
+    pub fn into_parts<T: std::any::Any>(self) -> Result<Result<NewCbecBatch, Box<T>>, PreparedCbec> {
+        match self.0 {
+            PreparedInner::Plain(batch) => Ok(Ok(batch)),
+            PreparedInner::Backend(any) => match any.downcast::<T>() {
+                Ok(prepared) => Ok(Err(prepared)),
+                Err(any) => Err(PreparedCbec(PreparedInner::Backend(any))),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for PreparedCbec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            PreparedInner::Plain(batch) => f.debug_tuple("PreparedCbec::Plain").field(&batch.records.len()).finish(),
+            PreparedInner::Backend(_) => f.write_str("PreparedCbec::Backend"),
+        }
+    }
+}
+
 /// What a committed batch covers (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CbecCommitted {
@@ -535,6 +577,20 @@ pub trait Store: Send + Sync + 'static {
     /// already fails the batch (naming them) with nothing written; other writes committed with it are
     /// unaffected.
     async fn enqueue_cbec(&self, batch: NewCbecBatch) -> StoreResult<CbecReceipt>;
+    /// The CPU work of [`Store::enqueue_cbec`] before the queue (the checks, compression, hashing), so a
+    /// caller can do it outside the section that orders its batches and then enqueue with
+    /// [`Store::enqueue_prepared_cbec`]. A bad batch fails here, as `enqueue_cbec` would.
+    fn prepare_cbec(&self, batch: NewCbecBatch) -> StoreResult<PreparedCbec> {
+        Ok(PreparedCbec::plain(batch))
+    }
+    /// [`Store::enqueue_cbec`] of a batch [`Store::prepare_cbec`] made ready: the same checks, order and
+    /// receipt.
+    async fn enqueue_prepared_cbec(&self, prepared: PreparedCbec) -> StoreResult<CbecReceipt> {
+        match prepared.into_parts::<()>() {
+            Ok(Ok(batch)) => self.enqueue_cbec(batch).await,
+            _ => Err(StoreError::Backend("a cbec batch prepared by another store".into())),
+        }
+    }
     /// The last seq of the e-commerce log; 0 when it is empty.
     async fn cbec_last_seq(&self) -> StoreResult<i64>;
     /// Records with seq > after, ascending, at most `limit` (clamped to `1..=CBEC_LOG_PAGE_MAX`).
