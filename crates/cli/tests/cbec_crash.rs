@@ -25,8 +25,9 @@ use zonegate_app::auth::Principal;
 use zonegate_app::{App, SystemClock};
 use zonegate_cbec::synthetic::{self, Rng, Trio};
 
-/// Orders generated; the clients get through a part of them before the kill.
-const ORDERS: usize = 2_000;
+/// Orders generated; the clients get through a part of them before the kill (about 2,000 orders in the
+/// load time on two cores, so there are plenty left whatever the machine).
+const ORDERS: usize = 12_000;
 /// Concurrent clients: the even ones post documents one by one, the odd ones in batches of
 /// [`BATCH_ORDERS`] orders (one batch per sender).
 const CLIENTS: usize = 8;
