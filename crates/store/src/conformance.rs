@@ -96,6 +96,7 @@ macro_rules! conformance_tests {
             cbec_stale_after_seq_fails_and_writes_nothing,
             cbec_duplicate_key_fails_and_writes_nothing,
             cbec_back_to_back_batches_commit_in_order,
+            cbec_prepared_batches_commit_in_queue_order,
             cbec_log_pages_by_seq,
             cbec_records_for_order_ascending,
             cbec_record_lookup_and_not_found,
@@ -168,6 +169,7 @@ case_list!(
     cbec_stale_after_seq_fails_and_writes_nothing,
     cbec_duplicate_key_fails_and_writes_nothing,
     cbec_back_to_back_batches_commit_in_order,
+    cbec_prepared_batches_commit_in_queue_order,
     cbec_log_pages_by_seq,
     cbec_records_for_order_ascending,
     cbec_record_lookup_and_not_found,
@@ -2415,6 +2417,31 @@ pub async fn cbec_batch_round_trips(store: Arc<dyn Store>) {
     cbec_write(&store, fine).await.unwrap();
     let stored = store.get_cbec_record("order", "FINE-1").await.unwrap();
     assert_eq!(stored.recorded_at, at(1_760_000_000, 123_456));
+}
+
+/// Batches prepared ahead (`prepare_cbec`, in any order) commit in the order they are enqueued
+/// (`enqueue_prepared_cbec`), exactly as `enqueue_cbec` would write them; a bad batch is refused by one step
+/// or the other and nothing is written.
+pub async fn cbec_prepared_batches_commit_in_queue_order(store: Arc<dyn Store>) {
+    let first = cbec_orders(0, "PA", 20);
+    let second = cbec_orders(20, "PB", 5);
+    let second_ready = store.prepare_cbec(second.clone()).expect("second prepared");
+    let first_ready = store.prepare_cbec(first.clone()).expect("first prepared");
+    let first_receipt = store.enqueue_prepared_cbec(first_ready).await.expect("first queued");
+    let second_receipt = store.enqueue_prepared_cbec(second_ready).await.expect("second queued");
+    assert_eq!(first_receipt.durable().await.unwrap(), CbecCommitted { first_seq: 1, last_seq: 20 });
+    assert_eq!(second_receipt.durable().await.unwrap(), CbecCommitted { first_seq: 21, last_seq: 25 });
+    let expected: Vec<CbecRecord> = first.records.iter().chain(&second.records).cloned().collect();
+    assert_eq!(cbec_all(&store).await, expected);
+
+    let mut gap = cbec_orders(25, "PC", 2);
+    gap.records[1].seq = 99;
+    let refused = match store.prepare_cbec(gap) {
+        Err(error) => Err(error),
+        Ok(ready) => store.enqueue_prepared_cbec(ready).await.map(|_| ()),
+    };
+    assert!(refused.is_err(), "a batch with a gap in its seqs is refused");
+    assert_eq!(store.cbec_last_seq().await.unwrap(), 25);
 }
 
 /// A batch that is empty, not contiguous from `after_seq + 1`, or has a kind or key of the wrong length is

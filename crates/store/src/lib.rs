@@ -579,7 +579,8 @@ pub trait Store: Send + Sync + 'static {
     async fn enqueue_cbec(&self, batch: NewCbecBatch) -> StoreResult<CbecReceipt>;
     /// The CPU work of [`Store::enqueue_cbec`] before the queue (the checks, compression, hashing), so a
     /// caller can do it outside the section that orders its batches and then enqueue with
-    /// [`Store::enqueue_prepared_cbec`]. A bad batch fails here, as `enqueue_cbec` would.
+    /// [`Store::enqueue_prepared_cbec`]. A bad batch fails here or when enqueued (the default does nothing
+    /// ahead and leaves it all to `enqueue_cbec`).
     fn prepare_cbec(&self, batch: NewCbecBatch) -> StoreResult<PreparedCbec> {
         Ok(PreparedCbec::plain(batch))
     }
