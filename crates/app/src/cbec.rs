@@ -1181,6 +1181,22 @@ impl App {
     }
 }
 
+/// The zone-list rows that register the synthetic e-commerce companies (`zonegate_cbec::synthetic`) from
+/// `from`: what `zonegate cbec register`, the bench and the tests add before sending synthetic traffic.
+pub fn synthetic_registrations(from: NaiveDate, note: &str) -> Vec<zonegate_policy::ListEntry> {
+    zonegate_cbec::synthetic::REGISTRATIONS
+        .iter()
+        .map(|(list, uscc)| zonegate_policy::ListEntry {
+            zone: zonegate_cbec::synthetic::ZONE.into(),
+            list: (*list).into(),
+            item: (*uscc).into(),
+            effective_from: from,
+            active: true,
+            note: note.into(),
+        })
+        .collect()
+}
+
 /// Who records the draws the app makes up at start-up.
 const RECONCILER: &str = "zonegate-reconcile";
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use zonegate_app::auth::Principal;
 use zonegate_app::{App, AppError, FixedClock};
 use zonegate_cbec::synthetic::{self, Rng};
-use zonegate_policy::ListEntry;
 use zonegate_store_sqlite::SqliteStore;
 
 fn op() -> Principal {
@@ -16,17 +15,7 @@ fn op() -> Principal {
 }
 
 async fn register(app: &App) {
-    let entries = synthetic::REGISTRATIONS
-        .iter()
-        .map(|(list, uscc)| ListEntry {
-            zone: synthetic::ZONE.into(),
-            list: (*list).into(),
-            item: (*uscc).into(),
-            effective_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            active: true,
-            note: "test".into(),
-        })
-        .collect();
+    let entries = zonegate_app::cbec::synthetic_registrations(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), "test");
     app.add_list_entries(&op(), entries).await.unwrap();
     // The platform's bank guarantee secures its buyers' tax until its bills are paid.
     let guarantee = json!({"amount": "1000000.00", "bank": "中国银行珠海分行", "effective_from": "2026-01-01"});

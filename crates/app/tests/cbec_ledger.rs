@@ -14,7 +14,6 @@ use zonegate_app::ledger::LedgerRecorded;
 use zonegate_app::{App, FixedClock};
 use zonegate_cbec::synthetic::{self, Rng, Trio};
 use zonegate_domain::{CreditClass, Party, Uscc};
-use zonegate_policy::ListEntry;
 use zonegate_store_sqlite::SqliteStore;
 
 const ENTERPRISE: &str = synthetic::ENTERPRISE;
@@ -62,17 +61,7 @@ async fn guarantee(app: &App) {
 /// Registrations as zone lists and the enterprise as a known party; without a guarantee the tax must be
 /// secured before an order is released.
 async fn register_without_guarantee(app: &App) {
-    let entries = synthetic::REGISTRATIONS
-        .iter()
-        .map(|(list, uscc)| ListEntry {
-            zone: synthetic::ZONE.into(),
-            list: (*list).into(),
-            item: (*uscc).into(),
-            effective_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            active: true,
-            note: "test".into(),
-        })
-        .collect();
+    let entries = zonegate_app::cbec::synthetic_registrations(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), "test");
     app.add_list_entries(&op(), entries).await.unwrap();
     let party = Party {
         uscc: Uscc::parse(ENTERPRISE).unwrap(),

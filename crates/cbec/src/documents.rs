@@ -1013,47 +1013,11 @@ pub fn parse_batch(body: &str) -> Vec<Result<Document, FieldErrors>> {
 
 /// The canonical text of a JSON value: object keys sorted (by bytes) at every depth, no whitespace.
 ///
-/// Written by hand rather than with `serde_json::to_string`: serde_json keeps insertion order whenever any
-/// crate in the build enables its `preserve_order` feature (the workspace's lock file shows it does), so
-/// its output is not key-sorted in every build.
+/// Written by [`Json::canonical`] rather than `serde_json::to_string`: serde_json keeps insertion order
+/// whenever any crate in the build enables its `preserve_order` feature (the workspace's lock file shows it
+/// does), so its output is not key-sorted in every build.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = Vec::with_capacity(512);
-    write_canonical(value, &mut out);
-    // Only JSON text was written: valid UTF-8.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (index, (key, value)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                // Writing a string to a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, key);
-                out.push(b':');
-                write_canonical(value, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => {
-            let _ = serde_json::to_writer(&mut *out, scalar);
-        }
-    }
+    Json::from(value).canonical()
 }
 
 /// Hex SHA-256 of a text (of canonical JSON, for the hash of a document already written canonically).

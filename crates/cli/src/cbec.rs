@@ -164,18 +164,10 @@ fn generate(orders: u64, seed: u64, buyers: Option<u32>, run: &str) -> anyhow::R
 pub(crate) async fn register(app: &App, operator: &Principal) -> anyhow::Result<()> {
     let from = NaiveDate::from_ymd_opt(2026, 1, 1).context("a date")?;
     let book = app.book();
-    let entries: Vec<ListEntry> = synthetic::REGISTRATIONS
-        .iter()
-        .filter(|(list, uscc)| {
-            !book.list_items(synthetic::ZONE, list, from).iter().any(|entry| entry.item == *uscc && entry.active)
-        })
-        .map(|(list, uscc)| ListEntry {
-            zone: synthetic::ZONE.into(),
-            list: (*list).into(),
-            item: (*uscc).into(),
-            effective_from: from,
-            active: true,
-            note: "synthetic e-commerce traffic".into(),
+    let entries: Vec<ListEntry> = zonegate_app::cbec::synthetic_registrations(from, "synthetic e-commerce traffic")
+        .into_iter()
+        .filter(|row| {
+            !book.list_items(&row.zone, &row.list, from).iter().any(|entry| entry.item == row.item && entry.active)
         })
         .collect();
     let added = entries.len();
