@@ -168,6 +168,8 @@ pub enum BillError {
     NonPositive,
     /// Taking the order off would leave the bill paid beyond its tax: a refund, not a cancellation.
     RefundDue,
+    /// A return's tax is more than what its order still has billed.
+    ReturnExceedsTax { billed_fen: i64 },
 }
 
 impl BillError {
@@ -179,6 +181,7 @@ impl BillError {
             BillError::Overpaid { .. } => "payment_overpaid",
             BillError::NonPositive => "payment_not_positive",
             BillError::RefundDue => "bill_refund_due",
+            BillError::ReturnExceedsTax { .. } => "return_exceeds_tax",
         }
     }
 }
@@ -196,6 +199,13 @@ impl std::fmt::Display for BillError {
             BillError::RefundDue => {
                 write!(f, "the bill's payments already cover this order's tax; cancelling it needs a refund")
             }
+            BillError::ReturnExceedsTax { billed_fen } => {
+                write!(
+                    f,
+                    "the returned goods' tax is more than the {} still billed for the order",
+                    fen_text(*billed_fen)
+                )
+            }
         }
     }
 }
@@ -209,6 +219,8 @@ pub struct PaymentApplied {
     /// The bill's paid amount and what is still outstanding, after the payment.
     pub paid_fen: i64,
     pub outstanding_fen: i64,
+    /// Paid beyond the bill's tax (returned goods' tax taken off after payment): owed back to the agent.
+    pub refund_due_fen: i64,
     /// Guaranteed orders whose tax is now paid (their reservation ended; they were released before).
     pub settled: Vec<u64>,
     /// Orders secured now (awaiting before, of this bill or of another bill of the agent through the
@@ -252,6 +264,8 @@ pub struct BillView {
     pub tax_fen: i64,
     pub paid_fen: i64,
     pub outstanding_fen: i64,
+    /// Paid beyond the bill's tax (returned goods' tax taken off after payment): owed back to the agent.
+    pub refund_due_fen: i64,
     /// The guarantee room the bill's guaranteed, unpaid orders hold.
     pub guaranteed_outstanding_fen: i64,
     pub guaranteed: usize,
@@ -463,6 +477,50 @@ impl TaxAccounts {
         Ok(released)
     }
 
+    /// Takes returned goods' tax off their order's bill (domain-rules.md §3: the tax of goods returned is not
+    /// collected): the bill owes that much less. A guaranteed order holds that much less room; a paid one
+    /// leaves that much more of the bill's payments as credit, which goes to the bill's other orders (and,
+    /// when none is left to pay, shows as `refund_due_fen`). Returns the orders secured by what that freed.
+    /// Refused, changing nothing: an unknown order, or more than the order's tax still billed.
+    pub fn credit_return(&mut self, order_id: u64, returned_fen: i64) -> Result<Vec<u64>, BillError> {
+        let entry = self.orders.get(&order_id).ok_or(BillError::UnknownOrder)?.clone();
+        if returned_fen < 0 || returned_fen > entry.tax {
+            return Err(BillError::ReturnExceedsTax { billed_fen: entry.tax });
+        }
+        if returned_fen == 0 {
+            return Ok(Vec::new());
+        }
+        let key = (entry.agent.clone(), entry.period.clone());
+        let bill = self.bills.get_mut(&key).expect("a billed order has its bill");
+        bill.tax -= returned_fen;
+        match entry.state {
+            Secured::NothingDue => {}
+            Secured::Paid => bill.paid_orders_tax -= returned_fen,
+            Secured::Guaranteed => {
+                if let Some((_, tax)) = bill.guaranteed.get_mut(&entry.seq) {
+                    *tax -= returned_fen;
+                }
+                bill.guaranteed_tax -= returned_fen;
+            }
+            Secured::Awaiting => {
+                if let Some((_, tax)) = bill.awaiting.get_mut(&entry.seq) {
+                    *tax -= returned_fen;
+                }
+                if let Some((_, _, tax)) =
+                    self.agents.get_mut(&entry.agent).and_then(|a| a.awaiting.get_mut(&entry.seq))
+                {
+                    *tax -= returned_fen;
+                }
+            }
+        }
+        if let Some(entry) = self.orders.get_mut(&order_id) {
+            entry.tax -= returned_fen;
+        }
+        let (_, mut released) = self.settle_bill(&key);
+        released.extend(self.fill_guarantee(&entry.agent));
+        Ok(released)
+    }
+
     /// Applies a verified payment to the agent's bill of the period.
     ///
     /// Refused, changing nothing: a notice applied before ([`BillError::Duplicate`]), no such bill
@@ -497,7 +555,8 @@ impl TaxAccounts {
         Ok(PaymentApplied {
             notice_id: notice_id.to_string(),
             paid_fen: bill.paid,
-            outstanding_fen: bill.tax - bill.paid,
+            outstanding_fen: (bill.tax - bill.paid).max(0),
+            refund_due_fen: (bill.paid - bill.tax).max(0),
             settled,
             released,
         })
@@ -669,7 +728,8 @@ fn view(key: &(String, String), bill: &Bill) -> BillView {
         orders: bill.orders.len(),
         tax_fen: bill.tax,
         paid_fen: bill.paid,
-        outstanding_fen: bill.tax - bill.paid,
+        outstanding_fen: (bill.tax - bill.paid).max(0),
+        refund_due_fen: (bill.paid - bill.tax).max(0),
         guaranteed_outstanding_fen: bill.reservation(),
         guaranteed: bill.guaranteed.len(),
         awaiting: bill.awaiting.len(),

@@ -1073,7 +1073,7 @@ impl Engine {
         request: &ReturnRequest,
         body: Value,
         sha256: String,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Step, Refusal> {
         let record_key = format!("{key}/{}", request.return_no);
         if !self.check_seen("return", &record_key, &sha256)? {
@@ -1146,6 +1146,13 @@ impl Engine {
         if let Err(error) = self.quota.restore(id, amount, &caps) {
             return Err(Refusal::one("quota_restore", "lines", error.to_string()));
         }
+        // The returned goods' tax is not collected: it comes off the agent's bill (an order whose tax was
+        // never billed, refused or zero, has nothing to take off).
+        let freed = match self.bills.order_bill(id).map(|(_, _, billed)| billed) {
+            // The lines' taxes add up to the order's; `min` only guards the bill against a rounding surprise.
+            Some(billed) => self.bills.credit_return(id, tax.min(billed)).expect("within what the order was billed"),
+            None => Vec::new(),
+        };
         let decided = self.orders.get_mut(key).and_then(|e| e.decided.as_mut()).expect("checked above");
         for figures in decided.lines.iter_mut().filter(|l| wanted.contains(&l.line)) {
             figures.returned = true;
@@ -1157,8 +1164,11 @@ impl Engine {
         body["restored"] = json!(yuan(amount));
         body["tax_not_collected"] = json!(yuan(tax));
         let json = crate::documents::canonical_json(&body);
-        let record = Record::new("return", record_key, key.to_string(), json, sha256);
-        Ok(self.step(key, vec![record], Vec::new()))
+        let mut records = vec![Record::new("return", record_key, key.to_string(), json, sha256)];
+        // What the freed credit or guarantee room now secures is released (from its own records in replay).
+        let (mut releases, released) = self.secure(freed, now);
+        records.append(&mut releases);
+        Ok(self.step(key, records, released))
     }
 
     /// A verified tax payment for an agent's bill: the orders it secures are released (when cleared).

@@ -637,6 +637,51 @@ fn a_whole_return_of_a_one_line_order_returns_it() {
 }
 
 #[test]
+fn a_returned_guaranteed_order_takes_its_tax_off_the_bill_and_frees_the_room() {
+    let mut h = Harness::new();
+    h.policy.guarantees.insert(PLATFORM.into(), 50_000);
+    assert_eq!(h.place(&milk("SO-1", 1, t0())).status, Status::Released);
+    assert_eq!(h.place(&milk("SO-2", 2, t0())).status, Status::AwaitingTax, "273 + 273 > 500 of guarantee");
+    let bill = h.engine.bills().bill_view(PLATFORM, "2026-03").unwrap();
+    assert_eq!((bill.tax_fen, bill.outstanding_fen), (54_600, 54_600));
+
+    // SO-1 comes back: its 273.00 is not collected, so the bill owes 273.00 and the room it held is free
+    // again, which secures and releases SO-2.
+    let step = h.return_goods(&key("SO-1"), "R1", &[1], t0() + Duration::days(1), t0() + Duration::days(2)).unwrap();
+    assert_eq!(step.status, Status::Returned);
+    assert_eq!(step.records[0].value()["tax_not_collected"], "273.00");
+    assert_eq!(kinds(&step), ["return", "release"]);
+    assert_eq!(step.released, [key("SO-2").to_string()]);
+    assert_eq!(h.view(&key("SO-2")).status, Status::Released);
+    let bill = h.engine.bills().bill_view(PLATFORM, "2026-03").unwrap();
+    assert_eq!((bill.tax_fen, bill.outstanding_fen, bill.refund_due_fen), (27_300, 27_300, 0));
+    let guarantee = h.engine.bills().guarantee(PLATFORM).unwrap();
+    assert_eq!(guarantee.reserved_fen, 27_300);
+    // The log replays to the same bill and orders.
+    let replayed = h.replayed();
+    assert_eq!(replayed.bills().bill_view(PLATFORM, "2026-03"), h.engine.bills().bill_view(PLATFORM, "2026-03"));
+    assert_eq!(replayed.bills().guarantee(PLATFORM), h.engine.bills().guarantee(PLATFORM));
+    assert_eq!(replayed.order(&key("SO-2")).unwrap().status, Status::Released);
+}
+
+#[test]
+fn a_return_after_the_bill_was_paid_leaves_a_refund_due() {
+    let mut h = Harness::new();
+    assert_eq!(h.place(&milk("SO-1", 1, t0())).status, Status::AwaitingTax);
+    h.pay("N-1", PLATFORM, "2026-03", 27_300, t0() + Duration::hours(1)).unwrap();
+    assert_eq!(h.view(&key("SO-1")).status, Status::Released);
+    h.return_goods(&key("SO-1"), "R1", &[], t0() + Duration::days(3), t0() + Duration::days(4)).unwrap();
+    let bill = h.engine.bills().bill_view(PLATFORM, "2026-03").unwrap();
+    assert_eq!((bill.tax_fen, bill.paid_fen, bill.outstanding_fen, bill.refund_due_fen), (0, 27_300, 0, 27_300));
+    // The paid credit goes to the bill's next order: a later order of the same month is paid by it at once.
+    let step = h.place(&milk("SO-2", 2, t0() + Duration::days(5)));
+    assert_eq!(step.status, Status::Released);
+    let bill = h.engine.bills().bill_view(PLATFORM, "2026-03").unwrap();
+    assert_eq!((bill.tax_fen, bill.outstanding_fen, bill.refund_due_fen), (27_300, 0, 0));
+    assert_eq!(h.replayed().bills().bill_view(PLATFORM, "2026-03"), h.engine.bills().bill_view(PLATFORM, "2026-03"));
+}
+
+#[test]
 fn returns_outside_the_window_are_refused() {
     let mut h = harness();
     h.place(&two_lines("SO-1", 1, t0()));
