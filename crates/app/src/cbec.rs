@@ -446,9 +446,7 @@ impl App {
             let Some((platform, order_no)) = key.split_once('/') else { continue };
             let Ok(order_key) = App::order_key(platform, order_no) else { continue };
             match engine.order(&order_key).map(|view| view.status) {
-                Some(engine::Status::Released | engine::Status::PartlyReturned | engine::Status::Returned) => {
-                    to_draw.push((key, enterprise));
-                }
+                Some(status) if status.was_released() => to_draw.push((key, enterprise)),
                 Some(engine::Status::Held | engine::Status::AwaitingTax) => {
                     waiting.insert(key, enterprise);
                 }
@@ -501,15 +499,8 @@ impl App {
     /// Draws a released order's goods from its enterprise's ledger, reading the stored order for its lines.
     async fn cbec_draw_order(&self, recorded_by: &str, key: &str) -> AppResult<Option<crate::ledger::LedgerRecorded>> {
         let record = self.store.get_cbec_record("order", key).await?;
-        let body =
-            Json::parse(&record.body_json).map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
-        let Document::Order(order) = documents::parse_json_document(DocKind::Order, &body).map_err(|errors| {
-            let first = errors.0.first().map(ToString::to_string).unwrap_or_default();
-            AppError::Internal(format!("stored order {key} no longer parses: {first}"))
-        })?
-        else {
-            return Err(AppError::Internal(format!("stored order {key} is not an order")));
-        };
+        let order =
+            stored_order(&record.body_json).map_err(|e| AppError::Internal(format!("stored order {key}: {e}")))?;
         self.cbec_draw(recorded_by, &order).await
     }
 
@@ -974,16 +965,10 @@ impl App {
         let Some(enterprise) = enterprise.filter(|e| self.ledger_keeper(e)) else {
             return Ok(json!({"status": "none", "reason": "no_ledger"}));
         };
-        if !matches!(status, engine::Status::Released | engine::Status::PartlyReturned | engine::Status::Returned) {
+        if !status.was_released() {
             return Ok(json!({"status": "none", "reason": "not_released", "enterprise": enterprise}));
         }
-        let order = records.iter().find(|r| r.kind == "order").and_then(|r| {
-            let body = Json::parse(&r.body_json).ok()?;
-            match documents::parse_json_document(DocKind::Order, &body).ok()? {
-                Document::Order(order) => Some(order),
-                _ => None,
-            }
-        });
+        let order = records.iter().find(|r| r.kind == "order").and_then(|r| stored_order(&r.body_json).ok());
         match order {
             Some(order) if !self.cbec_draws_anything(&order)? => {
                 Ok(json!({"status": "none", "reason": "no_ledger_items", "enterprise": enterprise}))
@@ -1195,6 +1180,18 @@ pub fn synthetic_registrations(from: NaiveDate, note: &str) -> Vec<zonegate_poli
             note: note.into(),
         })
         .collect()
+}
+
+/// An order as stored in the log (its canonical JSON), parsed again.
+fn stored_order(json: &str) -> Result<Order, String> {
+    let body = Json::parse(json).map_err(|e| e.to_string())?;
+    match documents::parse_json_document(DocKind::Order, &body) {
+        Ok(Document::Order(order)) => Ok(order),
+        Ok(_) => Err("not an order".into()),
+        Err(errors) => {
+            Err(format!("no longer parses: {}", errors.0.first().map(ToString::to_string).unwrap_or_default()))
+        }
+    }
 }
 
 /// Who records the draws the app makes up at start-up.

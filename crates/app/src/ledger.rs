@@ -476,12 +476,16 @@ struct Planned {
     result: Value,
 }
 
-fn errors_of(problems: Vec<Problem>) -> AppError {
+fn field_errors(problems: Vec<Problem>) -> FieldErrors {
     let mut errors = FieldErrors::default();
     for p in problems {
         errors.add(p.code, p.field, p.message);
     }
-    AppError::Invalid(errors)
+    errors
+}
+
+fn errors_of(problems: Vec<Problem>) -> AppError {
+    AppError::Invalid(field_errors(problems))
 }
 
 fn one_error(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> AppError {
@@ -753,11 +757,7 @@ impl App {
                         return Err(errors_of(problems));
                     }
                     // The chain applied nothing: the refusal is recorded instead.
-                    let mut errors = FieldErrors::default();
-                    for p in problems {
-                        errors.add(p.code, p.field, p.message);
-                    }
-                    planned = refused_draw(&number, body, errors);
+                    planned = refused_draw(&number, body, field_errors(problems));
                 }
             }
         }
@@ -2024,23 +2024,16 @@ fn fold(book: &mut LedgerBook, doc: &StoredLedgerDocument) -> AppResult<()> {
                 book.origins.insert((e, doc.number.clone()), origin.to_owned());
             }
         }
-        KIND_CBEC_RELEASE => {
-            let order = body.get("order").and_then(Value::as_str).unwrap_or_default();
-            let order = order.strip_prefix("cbec_order/").unwrap_or(order).to_owned();
+        KIND_CBEC_RELEASE | KIND_CBEC_RETURN => {
+            let order = order_of_ref(body.get("order").and_then(Value::as_str).unwrap_or_default()).to_owned();
             let lines: Vec<DrawnLine> = serde_json::from_value(result.get("lines").cloned().unwrap_or(json!([])))
                 .map_err(|e| bad(e.to_string()))?;
-            let problems = result.get("problems").and_then(Value::as_array).cloned().unwrap_or_default();
-            book.cbec_draws.insert(
-                order,
-                CbecDraw { enterprise: e, number: doc.number.clone(), lines, problems, returned: BTreeSet::new() },
-            );
-        }
-        KIND_CBEC_RETURN => {
-            let order = body.get("order").and_then(Value::as_str).unwrap_or_default();
-            let order = order.strip_prefix("cbec_order/").unwrap_or(order);
-            let lines: Vec<DrawnLine> = serde_json::from_value(result.get("lines").cloned().unwrap_or(json!([])))
-                .map_err(|e| bad(e.to_string()))?;
-            if let Some(draw) = book.cbec_draws.get_mut(order) {
+            if doc.kind == KIND_CBEC_RELEASE {
+                let problems = result.get("problems").and_then(Value::as_array).cloned().unwrap_or_default();
+                let returned = BTreeSet::new();
+                book.cbec_draws
+                    .insert(order, CbecDraw { enterprise: e, number: doc.number.clone(), lines, problems, returned });
+            } else if let Some(draw) = book.cbec_draws.get_mut(&order) {
                 draw.returned.extend(lines.iter().map(|l| l.line));
             }
         }
@@ -2174,10 +2167,20 @@ fn fold(book: &mut LedgerBook, doc: &StoredLedgerDocument) -> AppResult<()> {
 
 // ---- E-commerce orders (1210) drawing on the ledger ----
 
-/// A `cbec_release` the ledger refused: recorded without transfers, every problem kept as its result.
+/// `cbec_order/{platform}/{order_no}`: how the app's own documents name an e-commerce order.
+fn order_ref(order_key: &str) -> String {
+    format!("cbec_order/{order_key}")
+}
+
+/// The order key (`platform/order_no`) an [`order_ref`] names.
+fn order_of_ref(reference: &str) -> &str {
+    reference.strip_prefix("cbec_order/").unwrap_or(reference)
+}
+
+/// A `cbec_release` the ledger refused: recorded without transfers, every problem kept as its result (as
+/// the error envelope lists them).
 fn refused_draw(number: &str, body: &Value, errors: FieldErrors) -> Planned {
-    let problems: Vec<Value> =
-        errors.iter().map(|e| json!({ "field": e.field, "code": e.code, "message": e.message })).collect();
+    let problems = zonegate_wire::errors::envelope(&errors)["errors"].take();
     Planned {
         number: number.to_owned(),
         items: vec![],
@@ -2323,7 +2326,7 @@ fn plan_cbec_return(
     body: CbecReturnBody,
     now: DateTime<Utc>,
 ) -> AppResult<Planned> {
-    let order = body.order.strip_prefix("cbec_order/").unwrap_or(&body.order);
+    let order = order_of_ref(&body.order);
     let Some(draw) = book.cbec_draws.get(order).filter(|d| d.enterprise == enterprise && d.problems.is_empty()) else {
         return Err(one_error("draw_unknown", "order", format!("order `{order}` drew nothing from the ledger")));
     };
@@ -2429,7 +2432,7 @@ impl App {
                 })
             })
             .collect();
-        let body = json!({ "number": number, "order": format!("cbec_order/{key}"), "lines": lines });
+        let body = json!({ "number": number, "order": order_ref(&key), "lines": lines });
         self.record_ledger_as(recorded_by, enterprise, KIND_CBEC_RELEASE, number, &body).await.map(Some)
     }
 
@@ -2466,7 +2469,7 @@ impl App {
         }
         let body = json!({
             "number": number,
-            "order": format!("cbec_order/{order_key}"),
+            "order": order_ref(order_key),
             "return": format!("cbec_return/{order_key}/{return_no}"),
             "lines": wanted,
         });

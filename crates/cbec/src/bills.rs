@@ -322,6 +322,16 @@ impl Bill {
         self.paid - self.paid_orders_tax
     }
 
+    /// The tax still to pay (zero once paid, or paid beyond).
+    fn outstanding(&self) -> i64 {
+        (self.tax - self.paid).max(0)
+    }
+
+    /// Paid beyond the tax (returned goods' tax taken off after payment): owed back to the agent.
+    fn refund_due(&self) -> i64 {
+        (self.paid - self.tax).max(0)
+    }
+
     /// The guarantee room the bill holds.
     fn reservation(&self) -> i64 {
         if self.guaranteed.is_empty() {
@@ -542,7 +552,7 @@ impl TaxAccounts {
         if amount_fen <= 0 {
             return Err(BillError::NonPositive);
         }
-        let outstanding = bill.tax - bill.paid;
+        let outstanding = bill.outstanding();
         if amount_fen > outstanding {
             return Err(BillError::Overpaid { outstanding_fen: outstanding });
         }
@@ -555,8 +565,8 @@ impl TaxAccounts {
         Ok(PaymentApplied {
             notice_id: notice_id.to_string(),
             paid_fen: bill.paid,
-            outstanding_fen: (bill.tax - bill.paid).max(0),
-            refund_due_fen: (bill.paid - bill.tax).max(0),
+            outstanding_fen: bill.outstanding(),
+            refund_due_fen: bill.refund_due(),
             settled,
             released,
         })
@@ -728,8 +738,8 @@ fn view(key: &(String, String), bill: &Bill) -> BillView {
         orders: bill.orders.len(),
         tax_fen: bill.tax,
         paid_fen: bill.paid,
-        outstanding_fen: (bill.tax - bill.paid).max(0),
-        refund_due_fen: (bill.paid - bill.tax).max(0),
+        outstanding_fen: bill.outstanding(),
+        refund_due_fen: bill.refund_due(),
         guaranteed_outstanding_fen: bill.reservation(),
         guaranteed: bill.guaranteed.len(),
         awaiting: bill.awaiting.len(),

@@ -119,6 +119,11 @@ pub enum Status {
 }
 
 impl Status {
+    /// Whether the order was released (and may have come back since, in part or whole).
+    pub fn was_released(self) -> bool {
+        matches!(self, Status::Released | Status::PartlyReturned | Status::Returned)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Incomplete => "incomplete",
