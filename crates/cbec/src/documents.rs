@@ -1022,7 +1022,8 @@ pub fn canonical_json(value: &Value) -> String {
 
 /// Hex SHA-256 of a text (of canonical JSON, for the hash of a document already written canonically).
 pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    // `{:x}` writes the digest through one buffer; `hex::encode` collects it a char at a time.
+    format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
 /// Hex SHA-256 of [`canonical_json`]: the same for the same document whatever its key order or spacing.
