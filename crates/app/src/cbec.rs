@@ -948,8 +948,51 @@ impl App {
         let order_key = key.to_string();
         let records = self.store.cbec_records_for_order(&order_key).await?;
         let ledger_draw = self.ledger_draw_of(&order_key, view.status, &records)?;
-        let records: Vec<Value> = records.iter().map(record_json).collect::<AppResult<_>>()?;
-        Ok(json!({"order": view, "records": records, "ledger_draw": ledger_draw}))
+        let mut values: Vec<Value> = records.iter().map(record_json).collect::<AppResult<_>>()?;
+        self.explain_tax(&records, &mut values)?;
+        Ok(json!({"order": view, "records": values, "ledger_draw": ledger_draw}))
+    }
+
+    /// Puts back the trace of each tax line of the order's decision (a decision stores the figures and the
+    /// basis ids, not the texts): the tax computed again from the stored order with the tariff data loaded
+    /// now for the decision's day. If that gives other figures (a rate row corrected since), the lines stay
+    /// as stored and `tax_trace_unavailable` says so: the stored figures are what was decided.
+    fn explain_tax(&self, records: &[CbecRecord], values: &mut [Value]) -> AppResult<()> {
+        let Some(at) = records.iter().rposition(|r| r.kind == "decision") else { return Ok(()) };
+        let body = &mut values[at]["body"];
+        let (Some(day), Some(mode), Ok(stored)) = (
+            body["day"].as_str().and_then(|day| day.parse::<NaiveDate>().ok()),
+            serde_json::from_value::<TaxMode>(body["mode"].clone()).ok(),
+            serde_json::from_value::<OrderTax>(body["tax"].clone()),
+        ) else {
+            return Ok(()); // refused before it was taxed
+        };
+        if stored.lines.iter().any(|line| !line.trace.is_empty()) {
+            return Ok(()); // stored with its texts
+        }
+        let order = records.iter().find(|r| r.kind == "order").map(|r| stored_order(&r.body_json));
+        let again = match order {
+            Some(Ok(order)) => {
+                let state = self.state.read().map_err(|_| poisoned())?;
+                tax::order_taxes(&state.book.tariff, &order, day, mode).map_err(|errors| errors.to_string())
+            }
+            Some(Err(error)) => Err(format!("the stored order {error}")),
+            None => Err("the order document is not stored".to_owned()),
+        };
+        match again {
+            Ok(again) if again.explains(&stored) => {
+                for (line, explained) in again.lines.into_iter().enumerate() {
+                    body["tax"]["lines"][line]["trace"] = json!(explained.trace);
+                }
+            }
+            Ok(_) => {
+                body["tax_trace_unavailable"] = json!(format!(
+                    "the tariff data loaded now gives other figures for {day}: the stored figures stand"
+                ));
+            }
+            Err(why) => body["tax_trace_unavailable"] = json!(why),
+        }
+        Ok(())
     }
 
     /// What the order drew from its enterprise's bonded ledger: `drawn`, `refused` (with every problem), or

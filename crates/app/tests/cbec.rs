@@ -94,3 +94,56 @@ async fn three_documents_in_any_order_are_matched_released_and_replayed_after_a_
     assert!(app.store().verify_chain().await.is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_read_order_explains_its_tax_and_says_when_the_rates_no_longer_explain_it() {
+    let app = App::open(Arc::new(SqliteStore::open_in_memory().unwrap()), Arc::new(FixedClock(now()))).await.unwrap();
+    register(&app).await;
+    let mut rng = Rng::new(7);
+    let trio = synthetic::trio("EXP", 1, 100, now(), &mut rng);
+    for document in trio.entries() {
+        let body = document["document"].clone();
+        app.cbec_submit(&op(), document["kind"].as_str().unwrap(), body).await.unwrap();
+    }
+    let key = format!("{}/{}", synthetic::PLATFORM, trio.order_no);
+
+    // The stored decision holds each line's figures and basis ids, not the texts of the arithmetic.
+    let stored = app.store().get_cbec_record("decision", &key).await.unwrap();
+    let stored: Value = serde_json::from_str(&stored.body_json).unwrap();
+    let lines = stored["tax"]["lines"].as_array().unwrap();
+    assert!(!lines.is_empty() && lines.iter().all(|line| line.get("trace").is_none()), "{stored:#}");
+    assert!(lines.iter().all(|line| line["basis"][0] == "cbec.rate_70pct"));
+
+    // Read back, every line carries the arithmetic that gave its stored figures.
+    let decision_of = |order: &Value| {
+        order["records"].as_array().unwrap().iter().find(|r| r["kind"] == "decision").unwrap()["body"].clone()
+    };
+    let read = decision_of(&app.cbec_order(&op(), synthetic::PLATFORM, &trio.order_no).await.unwrap());
+    assert_eq!(read["tax"]["total_fen"], stored["tax"]["total_fen"]);
+    for (line, figures) in read["tax"]["lines"].as_array().unwrap().iter().zip(lines) {
+        let trace: Vec<&str> = line["trace"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        let value = format!("taxable value: {}.", figures["value_fen"].as_i64().unwrap() / 100);
+        assert!(trace[0].starts_with(&value), "{trace:?}");
+        let vat = format!("{:.2} CNY", figures["vat_fen"].as_i64().unwrap() as f64 / 100.0);
+        assert!(trace.last().unwrap().contains("× 70%") && trace.last().unwrap().ends_with(&vat), "{trace:?}");
+        assert_eq!(line["vat_fen"], figures["vat_fen"]);
+    }
+    assert!(read.get("tax_trace_unavailable").is_none());
+
+    // A VAT row corrected for the decision's day no longer gives the stored figures: they stand, unexplained.
+    let mut rows = zonegate_policy::defaults::PolicyRows::default();
+    rows.vat.push(zonegate_tariff::Versioned {
+        key: "vat.standard".into(),
+        effective_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        value: Some(zonegate_tariff::tables::VatRow {
+            id: "vat.standard".into(),
+            hs_from: String::new(),
+            hs_to: String::new(),
+            rate_pct: 9.into(),
+        }),
+    });
+    app.append_policy(&op(), rows).await.unwrap();
+    let read = decision_of(&app.cbec_order(&op(), synthetic::PLATFORM, &trio.order_no).await.unwrap());
+    assert_eq!(read["tax"], stored["tax"]);
+    assert!(read["tax_trace_unavailable"].as_str().unwrap().contains("other figures"), "{read:#}");
+}

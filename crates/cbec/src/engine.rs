@@ -723,7 +723,7 @@ impl Engine {
                 TaxMode::Ecommerce => "ecommerce",
                 TaxMode::FullGoodsRate => "full_goods_rate",
             },
-            tax,
+            tax: tax.without_trace(),
             tax_withheld: order.tax_withheld.to_string(),
             risk: verdict,
             agent: order.key.platform.as_str().to_owned(),

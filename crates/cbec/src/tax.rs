@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zonegate_domain::{round_fen, FieldErrors, Item};
 use zonegate_tariff::compute::{apportion_fen, compute_item, ItemTaxInput, TaxesDue};
@@ -63,7 +63,7 @@ pub fn shipped_limits() -> Vec<Limits> {
 }
 
 /// How an order is taxed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaxMode {
     /// Within the limits: no duty, 70 % of the statutory VAT and consumption tax.
@@ -73,7 +73,7 @@ pub enum TaxMode {
 }
 
 /// The taxes of one order line, fen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineTax {
     /// The platform's line number.
     pub line: u32,
@@ -83,11 +83,22 @@ pub struct LineTax {
     pub consumption_tax_fen: i64,
     pub vat_fen: i64,
     pub basis: Vec<String>,
+    /// Each step of the arithmetic, readable by an officer. A decision stores the figures and the basis
+    /// ids, not these texts (they were half its size): they are rendered again when the order is read,
+    /// from the order and the tariff data in force on the decision's day ([`OrderTax::explains`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<String>,
 }
 
+impl LineTax {
+    /// The figures of the line, without its trace.
+    fn figures(&self) -> (u32, i64, i64, i64, i64, &[String]) {
+        (self.line, self.value_fen, self.duty_fen, self.consumption_tax_fen, self.vat_fen, &self.basis)
+    }
+}
+
 /// The taxes of an order, fen; totals are sums of the line figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderTax {
     pub lines: Vec<LineTax>,
     pub duty_fen: i64,
@@ -96,6 +107,25 @@ pub struct OrderTax {
     pub total_fen: i64,
     /// The mode's id, then every line's basis ids, each once, in order of first use.
     pub basis: Vec<String>,
+}
+
+impl OrderTax {
+    /// Whether `self` (computed again, with its trace) explains the stored `figures`: every line's value,
+    /// taxes and basis ids are the same, so its trace is the arithmetic that gave them.
+    pub fn explains(&self, stored: &OrderTax) -> bool {
+        self.total_fen == stored.total_fen
+            && self.basis == stored.basis
+            && self.lines.len() == stored.lines.len()
+            && self.lines.iter().zip(&stored.lines).all(|(a, b)| a.figures() == b.figures())
+    }
+
+    /// The same figures without the trace texts: what a decision stores.
+    pub fn without_trace(mut self) -> OrderTax {
+        for line in &mut self.lines {
+            line.trace = Vec::new();
+        }
+        self
+    }
 }
 
 /// An amount in whole fen, or `None` when it has fractions of a fen or does not fit.
