@@ -124,7 +124,8 @@ async fn a_read_order_explains_its_tax_and_says_when_the_rates_no_longer_explain
         let trace: Vec<&str> = line["trace"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
         let value = format!("taxable value: {}.", figures["value_fen"].as_i64().unwrap() / 100);
         assert!(trace[0].starts_with(&value), "{trace:?}");
-        let vat = format!("{:.2} CNY", figures["vat_fen"].as_i64().unwrap() as f64 / 100.0);
+        let vat_fen = figures["vat_fen"].as_i64().unwrap();
+        let vat = format!("{}.{:02} CNY", vat_fen / 100, vat_fen % 100);
         assert!(trace.last().unwrap().contains("× 70%") && trace.last().unwrap().ends_with(&vat), "{trace:?}");
         assert_eq!(line["vat_fen"], figures["vat_fen"]);
     }
