@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use zonegate_auth::{Action, PartyKind, Principal, Resource};
 use zonegate_cbec::bills::{self, AgentKey};
-use zonegate_cbec::checks::Role;
+use zonegate_cbec::checks::{self, Role};
 use zonegate_cbec::decision::{Assessment, Decision, Problem};
 use zonegate_cbec::documents::{self, DocKind, Document, Order, OrderKey};
 use zonegate_cbec::engine::{self, Config, Engine, Policy, Refusal, Step, TaxPayment, Verdict};
@@ -949,19 +949,45 @@ impl App {
         let records = self.store.cbec_records_for_order(&order_key).await?;
         let ledger_draw = self.ledger_draw_of(&order_key, view.status, &records)?;
         let mut values: Vec<Value> = records.iter().map(record_json).collect::<AppResult<_>>()?;
-        self.explain_tax(&records, &mut values)?;
+        self.explain_decision(&records, &mut values)?;
         Ok(json!({"order": view, "records": values, "ledger_draw": ledger_draw}))
     }
 
-    /// Puts back the trace of each tax line of the order's decision (a decision stores the figures and the
-    /// basis ids, not the texts): the tax computed again from the stored order with the tariff data loaded
-    /// now for the decision's day. If that gives other figures (a rate row corrected since), the lines stay
-    /// as stored and `tax_trace_unavailable` says so: the stored figures are what was decided.
-    fn explain_tax(&self, records: &[CbecRecord], values: &mut [Value]) -> AppResult<()> {
+    /// Puts back what the order's decision does not store: the text of each passed check (a decision
+    /// stores passed checks by id) and the trace of each tax line (it stores the figures and the basis ids).
+    /// Both come from the stored order and the policy data loaded now for the decision's day.
+    fn explain_decision(&self, records: &[CbecRecord], values: &mut [Value]) -> AppResult<()> {
         let Some(at) = records.iter().rposition(|r| r.kind == "decision") else { return Ok(()) };
+        let order = records.iter().find(|r| r.kind == "order").map(|r| stored_order(&r.body_json));
         let body = &mut values[at]["body"];
-        let (Some(day), Some(mode), Ok(stored)) = (
-            body["day"].as_str().and_then(|day| day.parse::<NaiveDate>().ok()),
+        let day = body["day"].as_str().and_then(|day| day.parse::<NaiveDate>().ok());
+        let limits = match day {
+            Some(day) => tax::limits_on(&self.cbec.data.read().map_err(|_| poisoned())?.limits, day).cloned(),
+            None => None,
+        };
+        let with = checks::Explain {
+            order: order.as_ref().and_then(|order| order.as_ref().ok()),
+            amount_fen: body["amount"].as_str().and_then(|amount| amount.parse().ok()).and_then(tax::to_fen),
+            limits: limits.as_ref(),
+        };
+        for check in body["checks"].as_array_mut().into_iter().flatten() {
+            if check["passed"] == json!(true) && check.get("detail").is_none() {
+                if let Some(text) = check["id"].as_str().and_then(|id| checks::explain_pass(id, &with)) {
+                    check["detail"] = json!(text);
+                }
+            }
+        }
+        match day {
+            Some(day) => self.explain_tax(body, order.as_ref(), day),
+            None => Ok(()),
+        }
+    }
+
+    /// Puts back the trace of each tax line: the tax computed again from the stored order with the tariff
+    /// data loaded now for the decision's day. If that gives other figures (a rate row corrected since), the
+    /// lines stay as stored and `tax_trace_unavailable` says so: the stored figures are what was decided.
+    fn explain_tax(&self, body: &mut Value, order: Option<&Result<Order, String>>, day: NaiveDate) -> AppResult<()> {
+        let (Some(mode), Ok(stored)) = (
             serde_json::from_value::<TaxMode>(body["mode"].clone()).ok(),
             serde_json::from_value::<OrderTax>(body["tax"].clone()),
         ) else {
@@ -970,11 +996,10 @@ impl App {
         if stored.lines.iter().any(|line| !line.trace.is_empty()) {
             return Ok(()); // stored with its texts
         }
-        let order = records.iter().find(|r| r.kind == "order").map(|r| stored_order(&r.body_json));
         let again = match order {
             Some(Ok(order)) => {
                 let state = self.state.read().map_err(|_| poisoned())?;
-                tax::order_taxes(&state.book.tariff, &order, day, mode).map_err(|errors| errors.to_string())
+                tax::order_taxes(&state.book.tariff, order, day, mode).map_err(|errors| errors.to_string())
             }
             Some(Err(error)) => Err(format!("the stored order {error}")),
             None => Err("the order document is not stored".to_owned()),

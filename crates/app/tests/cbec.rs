@@ -131,6 +131,22 @@ async fn a_read_order_explains_its_tax_and_says_when_the_rates_no_longer_explain
     }
     assert!(read.get("tax_trace_unavailable").is_none());
 
+    // Passed checks are stored by id alone; read back, each says what it compared.
+    let stored_checks = stored["checks"].as_array().unwrap();
+    assert!(stored_checks.len() >= 8 && stored_checks.iter().all(|c| c["passed"] == true && c.get("detail").is_none()));
+    let detail = |id: &str| {
+        let check = read["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+        check["detail"].as_str().unwrap().to_owned()
+    };
+    let amount = stored["amount"].as_str().unwrap();
+    assert_eq!(detail("cbec.single_limit"), format!("{amount} CNY within the single limit of 5000.00 CNY"));
+    assert_eq!(detail("cbec.annual_limit"), "within the annual limit of 26000.00 CNY");
+    assert!(
+        detail("cbec.buyer_identity").starts_with("buyer named, ID ") && detail("cbec.buyer_identity").contains('*')
+    );
+    assert!(detail("cbec.paid_matches_price_and_tax").ends_with("CNY paid"));
+    assert!(read["checks"].as_array().unwrap().iter().all(|c| c["detail"].as_str().is_some_and(|d| !d.is_empty())));
+
     // A VAT row corrected for the decision's day no longer gives the stored figures: they stand, unexplained.
     let mut rows = zonegate_policy::defaults::PolicyRows::default();
     rows.vat.push(zonegate_tariff::Versioned {

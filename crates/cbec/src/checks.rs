@@ -9,7 +9,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use zonegate_domain::Uscc;
 
+use crate::bills::fen_text;
 use crate::documents::{Consignee, Order, Payment, Waybill};
+use crate::tax::Limits;
 
 /// (1) the three documents agree.
 pub const DOCUMENTS_CONSISTENT: &str = "cbec.documents_consistent";
@@ -55,28 +57,87 @@ impl Role {
 }
 
 /// One check's result.
+///
+/// A failed check carries every difference found. A passed check carries only its id: what it compared
+/// follows from the stored documents and the policy data, and [`explain_pass`] says it when the order is
+/// read, so a decision does not store (nor its writer format) a text per check for every order released.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckOutcome {
     pub id: &'static str,
     pub passed: bool,
-    /// What was compared, or every difference found.
+    /// Every difference found (a failed check); empty, and left out of the JSON, for a passed one.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
 
 impl CheckOutcome {
-    pub fn pass(id: &'static str, detail: impl Into<String>) -> CheckOutcome {
-        CheckOutcome { id, passed: true, detail: detail.into() }
+    pub fn pass(id: &'static str) -> CheckOutcome {
+        CheckOutcome { id, passed: true, detail: String::new() }
     }
     pub fn fail(id: &'static str, detail: impl Into<String>) -> CheckOutcome {
         CheckOutcome { id, passed: false, detail: detail.into() }
     }
-    fn of(id: &'static str, problems: Vec<String>, ok: &str) -> CheckOutcome {
+    fn of(id: &'static str, problems: Vec<String>) -> CheckOutcome {
         if problems.is_empty() {
-            CheckOutcome::pass(id, ok)
+            CheckOutcome::pass(id)
         } else {
             CheckOutcome::fail(id, problems.join("; "))
         }
     }
+}
+
+/// What [`explain_pass`] says a passed check compared: the stored order, the amount the decision counted
+/// against the limits, and the limits in force on the decision's day as loaded now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Explain<'a> {
+    pub order: Option<&'a Order>,
+    pub amount_fen: Option<i64>,
+    pub limits: Option<&'a Limits>,
+}
+
+/// The text of a passed check, or `None` when it needs what `with` lacks (or the id is not a check).
+///
+/// The limit figures are those loaded now for the decision's day; if a correction since contradicts the
+/// stored amount, the text says so rather than claim a comparison the decision did not make.
+pub fn explain_pass(id: &str, with: &Explain) -> Option<String> {
+    let corrected = |what: &str, limit_fen: i64, amount_fen: i64| {
+        format!(
+            "passed when decided; the {what} limit loaded now for the day is {} CNY, below the {} CNY counted",
+            fen_text(limit_fen),
+            fen_text(amount_fen)
+        )
+    };
+    Some(match id {
+        DOCUMENTS_CONSISTENT => "order, payment and waybill agree".into(),
+        PARTIES_REGISTERED => "platform, enterprise, payment and logistics companies registered".into(),
+        PAYER_IS_BUYER => "the payer is the buyer and paid the order's amount".into(),
+        POSITIVE_LIST => "every line is on the positive list".into(),
+        PER_PERSON_CAP => "within the per-person caps".into(),
+        BUYER_IDENTITY => format!("buyer named, ID {} valid", with.order?.buyer.id.masked()),
+        PAID_MATCHES => format!("{} against {} CNY paid", paid_sum(with.order?), with.order?.paid),
+        SINGLE_LIMIT => {
+            let (amount, limit) = (with.amount_fen?, with.limits?.single_fen);
+            if amount <= limit {
+                format!("{} CNY within the single limit of {} CNY", fen_text(amount), fen_text(limit))
+            } else if with.order?.is_one_indivisible_item() {
+                format!(
+                    "{} CNY over the single limit of {} CNY, but one indivisible item alone: e-commerce at the full goods rate",
+                    fen_text(amount),
+                    fen_text(limit)
+                )
+            } else {
+                corrected("single", limit, amount)
+            }
+        }
+        ANNUAL_LIMIT => {
+            let limit = with.limits?.annual_fen;
+            match with.amount_fen {
+                Some(amount) if amount > limit => corrected("annual", limit, amount),
+                _ => format!("within the annual limit of {} CNY", fen_text(limit)),
+            }
+        }
+        _ => return None,
+    })
 }
 
 fn consignee_differences(order: &Consignee, waybill: &Consignee, problems: &mut Vec<String>) {
@@ -118,7 +179,7 @@ pub fn documents_consistent(order: &Order, payment: &Payment, waybill: &Waybill)
             .push(format!("the waybill's insurance is {} CNY, the order's {} CNY", waybill.insurance, order.insurance));
     }
     consignee_differences(&order.consignee, &waybill.consignee, &mut problems);
-    CheckOutcome::of(DOCUMENTS_CONSISTENT, problems, "order, payment and waybill agree")
+    CheckOutcome::of(DOCUMENTS_CONSISTENT, problems)
 }
 
 /// (2) Every company on the documents is registered for its e-commerce role on the date.
@@ -139,7 +200,7 @@ pub fn parties_registered(
             problems.push(format!("the {what} `{uscc}` is not on `{}` on {on}", role.list()));
         }
     }
-    CheckOutcome::of(PARTIES_REGISTERED, problems, "platform, enterprise, payment and logistics companies registered")
+    CheckOutcome::of(PARTIES_REGISTERED, problems)
 }
 
 /// (3) The buyer is named and the resident ID number is valid (format, birth date, GB 11643 check
@@ -151,9 +212,7 @@ pub fn buyer_identity(order: &Order, on: NaiveDate) -> CheckOutcome {
         return CheckOutcome::fail(BUYER_IDENTITY, "the buyer has no name");
     }
     match born {
-        Some(born) if born <= on => {
-            CheckOutcome::pass(BUYER_IDENTITY, format!("buyer named, ID {} valid", order.buyer.id.masked()))
-        }
+        Some(born) if born <= on => CheckOutcome::pass(BUYER_IDENTITY),
         _ => CheckOutcome::fail(
             BUYER_IDENTITY,
             format!("the ID {} gives a birth date after {on}", order.buyer.id.masked()),
@@ -166,15 +225,27 @@ pub fn paid_matches(order: &Order) -> CheckOutcome {
     let expected = order.transaction_value() + order.tax_withheld;
     let difference = (expected - order.paid).abs();
     let tolerance = order.paid * Decimal::from(PAID_TOLERANCE_PCT) / Decimal::ONE_HUNDRED;
-    let detail = format!(
-        "{} + {} + {} − {} + tax {} = {expected} CNY against {} CNY paid",
-        order.goods_value, order.freight, order.insurance, order.discount, order.tax_withheld, order.paid
-    );
     if difference <= tolerance {
-        CheckOutcome::pass(PAID_MATCHES, detail)
+        CheckOutcome::pass(PAID_MATCHES)
     } else {
-        CheckOutcome::fail(PAID_MATCHES, format!("{detail}: differs by {difference}, more than 5 %"))
+        CheckOutcome::fail(
+            PAID_MATCHES,
+            format!("{} against {} CNY paid: differs by {difference}, more than 5 %", paid_sum(order), order.paid),
+        )
     }
+}
+
+/// The sum check (6) compares with the paid amount, written out.
+fn paid_sum(order: &Order) -> String {
+    format!(
+        "{} + {} + {} − {} + tax {} = {} CNY",
+        order.goods_value,
+        order.freight,
+        order.insurance,
+        order.discount,
+        order.tax_withheld,
+        order.transaction_value() + order.tax_withheld
+    )
 }
 
 /// (7) The payer is the buyer (same ID number and name) and paid the order's amount.
@@ -193,5 +264,5 @@ pub fn payer_is_buyer(order: &Order, payment: &Payment) -> CheckOutcome {
     if payment.amount != order.paid {
         problems.push(format!("the payer paid {} CNY, the order says {} CNY", payment.amount, order.paid));
     }
-    CheckOutcome::of(PAYER_IS_BUYER, problems, "the payer is the buyer and paid the order's amount")
+    CheckOutcome::of(PAYER_IS_BUYER, problems)
 }

@@ -125,6 +125,11 @@ impl Order {
     pub fn transaction_value(&self) -> Decimal {
         self.goods_value + self.freight + self.insurance - self.discount
     }
+
+    /// One indivisible item alone: over the single limit it is still e-commerce, at the full goods rate.
+    pub fn is_one_indivisible_item(&self) -> bool {
+        matches!(self.items.as_slice(), [item] if item.indivisible)
+    }
 }
 
 /// The payment, sent by the payment company (支付单).
