@@ -83,6 +83,13 @@ struct CbecData {
     config: CbecConfig,
 }
 
+impl CbecData {
+    /// The single and annual limits in force on `day`, if any row covers it.
+    fn limits_on(&self, day: NaiveDate) -> Option<&Limits> {
+        tax::limits_on(&self.limits, day)
+    }
+}
+
 /// The engine, its mutex and its data.
 pub struct CbecState {
     engine: Mutex<Engine>,
@@ -292,7 +299,7 @@ impl Policy for StepPolicy<'_> {
     }
 
     fn limits(&self, on: NaiveDate) -> Option<Limits> {
-        tax::limits_on(&self.data.limits, on).cloned()
+        self.data.limits_on(on).cloned()
     }
 
     fn positive(&self, hs: &HsCode, on: NaiveDate) -> Option<PositiveEntry> {
@@ -962,7 +969,7 @@ impl App {
         let body = &mut values[at]["body"];
         let day = body["day"].as_str().and_then(|day| day.parse::<NaiveDate>().ok());
         let limits = match day {
-            Some(day) => tax::limits_on(&self.cbec.data.read().map_err(|_| poisoned())?.limits, day).cloned(),
+            Some(day) => self.cbec.data.read().map_err(|_| poisoned())?.limits_on(day).cloned(),
             None => None,
         };
         let with = checks::Explain {
@@ -1068,8 +1075,7 @@ impl App {
             .map_err(|e| one(e.code(), "id_number", e.to_string()))?;
         let data = self.cbec.data.read().map_err(|_| poisoned())?;
         let on = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| one("year", "year", "a calendar year"))?;
-        let limits =
-            tax::limits_on(&data.limits, on).cloned().ok_or_else(|| one("year", "year", "no limits that year"))?;
+        let limits = data.limits_on(on).cloned().ok_or_else(|| one("year", "year", "no limits that year"))?;
         let engine = self.cbec.engine.lock().map_err(|_| poisoned())?;
         let view = engine.quota_view(&id.buyer_key(), year, &limits);
         Ok(json!({"buyer": id.masked(), "quota": view}))
