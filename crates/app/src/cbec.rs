@@ -8,6 +8,7 @@
 //! engine (which already applied it) is rebuilt from the store, and every later batch, which the store
 //! refuses because the log is not where it expected, is answered with the error too.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -307,7 +308,7 @@ impl Policy for StepPolicy<'_> {
     }
 
     fn taxes(&self, order: &Order, on: NaiveDate, mode: TaxMode) -> Result<OrderTax, FieldErrors> {
-        tax::order_taxes(&self.book.tariff, order, on, mode)
+        tax::order_figures(&self.book.tariff, order, on, mode)
     }
 
     fn guarantee_fen(&self, agent: &Uscc, on: NaiveDate) -> i64 {
@@ -336,10 +337,10 @@ impl Policy for StepPolicy<'_> {
         let values: Vec<Decimal> = tax.lines.iter().map(|line| Decimal::new(line.value_fen, 2)).collect();
         let items: Vec<AssessedItem<'_>> =
             values.iter().map(|value| AssessedItem { customs_value_cny: *value, treatment: "cbec_1210" }).collect();
-        let platform =
-            self.parties.get(order.key.platform.as_str()).cloned().unwrap_or_else(|| stand_in(&order.key.platform));
-        let enterprise =
-            self.parties.get(order.enterprise.as_str()).cloned().unwrap_or_else(|| stand_in(&order.enterprise));
+        let party = |uscc: &Uscc| {
+            self.parties.get(uscc.as_str()).map_or_else(|| Cow::Owned(stand_in(uscc)), Cow::Borrowed)
+        };
+        let (platform, enterprise) = (party(&order.key.platform), party(&order.enterprise));
         let decision = self.app.decide_with(self.risk, self.book, &declaration, &items, (&platform, &enterprise), now);
         Verdict {
             channel: decision.channel.as_str().to_owned(),

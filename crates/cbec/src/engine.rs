@@ -52,7 +52,8 @@ pub trait Policy {
     fn limits(&self, on: NaiveDate) -> Option<Limits>;
     /// The positive-list entry covering the goods, if they are on the list.
     fn positive(&self, hs: &HsCode, on: NaiveDate) -> Option<PositiveEntry>;
-    /// The order's taxes in the given mode.
+    /// The order's taxes in the given mode: the figures and basis ids ([`crate::tax::order_figures`]); a
+    /// trace, if any, is dropped before the decision is stored.
     fn taxes(&self, order: &Order, on: NaiveDate, mode: TaxMode) -> Result<OrderTax, FieldErrors>;
     /// The agent's guarantee in force, in fen (0 without one).
     fn guarantee_fen(&self, agent: &Uscc, on: NaiveDate) -> i64;

@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zonegate_domain::{round_fen, FieldErrors, Item};
-use zonegate_tariff::compute::{apportion_fen, compute_item, ItemTaxInput, TaxesDue};
+use zonegate_tariff::compute::{apportion_fen, compute_item_with, ItemTaxInput, TaxesDue, Trace};
 use zonegate_tariff::TariffBook;
 
 use crate::documents::Order;
@@ -181,6 +181,27 @@ fn item_of(line: &crate::documents::OrderItem, value: Decimal) -> Item {
 /// [`TaxMode::Ecommerce`], its consumption tax and VAT are each taken at 70 % and rounded to the fen.
 /// Errors name the order's fields (`items[i].hs` for a line the tariff book cannot tax).
 pub fn order_taxes(book: &TariffBook, order: &Order, date: NaiveDate, mode: TaxMode) -> Result<OrderTax, FieldErrors> {
+    order_taxes_with(book, order, date, mode, Trace::Written)
+}
+
+/// [`order_taxes`] without the trace texts: the same figures and basis ids, what a decision stores
+/// ([`OrderTax::without_trace`]) at a fraction of the cost.
+pub fn order_figures(
+    book: &TariffBook,
+    order: &Order,
+    date: NaiveDate,
+    mode: TaxMode,
+) -> Result<OrderTax, FieldErrors> {
+    order_taxes_with(book, order, date, mode, Trace::Skipped)
+}
+
+fn order_taxes_with(
+    book: &TariffBook,
+    order: &Order,
+    date: NaiveDate,
+    mode: TaxMode,
+    written: Trace,
+) -> Result<OrderTax, FieldErrors> {
     let mut errors = FieldErrors::default();
     for (index, line) in order.items.iter().enumerate() {
         exact_fen(line.total, format!("items[{index}].total"), &mut errors);
@@ -211,36 +232,44 @@ pub fn order_taxes(book: &TariffBook, order: &Order, date: NaiveDate, mode: TaxM
     for (index, (line, line_fen)) in order.items.iter().zip(shares).enumerate() {
         let value = fen_to_cny(line_fen);
         let item = item_of(line, value);
-        let statutory =
-            match compute_item(book, date, ItemTaxInput { index, item: &item, customs_value_cny: value }, due) {
-                Ok(taxes) => taxes,
-                Err(problems) => {
-                    errors.extend(problems);
-                    continue;
-                }
-            };
-        let mut trace = vec![format!(
-            "taxable value: {value} CNY (line total {} of the transaction value {} CNY, apportioned to the fen)",
-            line.total,
-            order.transaction_value()
-        )];
-        trace.extend(statutory.trace.iter().cloned());
-        let mut basis = vec![mode_basis.to_owned()];
-        basis.extend(statutory.basis.iter().cloned());
+        let input = ItemTaxInput { index, item: &item, customs_value_cny: value };
+        let statutory = match compute_item_with(book, date, input, due, written) {
+            Ok(taxes) => taxes,
+            Err(problems) => {
+                errors.extend(problems);
+                continue;
+            }
+        };
+        let mut trace = Vec::new();
+        if written == Trace::Written {
+            trace.push(format!(
+                "taxable value: {value} CNY (line total {} of the transaction value {} CNY, apportioned to the fen)",
+                line.total,
+                order.transaction_value()
+            ));
+            trace.extend(statutory.trace);
+        }
+        let mut basis = Vec::with_capacity(1 + statutory.basis.len());
+        basis.push(mode_basis.to_owned());
+        basis.extend(statutory.basis);
         let (duty_fen, consumption_tax_fen, vat_fen) = match mode {
             TaxMode::Ecommerce => {
                 let ct = round_fen(statutory.consumption_tax_cny * share);
                 let vat = round_fen(statutory.vat_cny * share);
-                trace.push(format!(
-                    "e-commerce ({BASIS_RATE_70PCT}): duty 0; consumption tax {} × 70% = {ct} CNY; VAT {} × 70% = {vat} CNY",
-                    statutory.consumption_tax_cny, statutory.vat_cny
-                ));
+                if written == Trace::Written {
+                    trace.push(format!(
+                        "e-commerce ({BASIS_RATE_70PCT}): duty 0; consumption tax {} × 70% = {ct} CNY; VAT {} × 70% = {vat} CNY",
+                        statutory.consumption_tax_cny, statutory.vat_cny
+                    ));
+                }
                 (0, rounded_fen(ct), rounded_fen(vat))
             }
             TaxMode::FullGoodsRate => {
-                trace.push(format!(
-                    "single indivisible item over the limit ({BASIS_INDIVISIBLE_FULL_RATE}): duty, consumption tax and VAT in full"
-                ));
+                if written == Trace::Written {
+                    trace.push(format!(
+                        "single indivisible item over the limit ({BASIS_INDIVISIBLE_FULL_RATE}): duty, consumption tax and VAT in full"
+                    ));
+                }
                 (
                     rounded_fen(statutory.duty_cny),
                     rounded_fen(statutory.consumption_tax_cny),

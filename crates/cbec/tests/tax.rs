@@ -8,7 +8,8 @@ use zonegate_cbec::documents::{Consignee, Order, OrderItem, OrderKey, Person};
 use zonegate_cbec::gtin::Gtin;
 use zonegate_cbec::identity::ResidentId;
 use zonegate_cbec::tax::{
-    ecommerce_rate_pct, limits_on, order_taxes, shipped_limits, OrderTax, TaxMode, ANNUAL_LIMIT_FEN, SINGLE_LIMIT_FEN,
+    ecommerce_rate_pct, limits_on, order_figures, order_taxes, shipped_limits, OrderTax, TaxMode, ANNUAL_LIMIT_FEN,
+    SINGLE_LIMIT_FEN,
 };
 use zonegate_domain::{CountryCode, HsCode, UnitCode, Uscc};
 use zonegate_tariff::TariffBook;
@@ -141,6 +142,44 @@ fn an_unknown_tariff_line_is_reported_by_its_field() {
     );
     let errors = order_taxes(&book(), &order, day(), TaxMode::Ecommerce).unwrap_err();
     assert_eq!(errors.iter().map(|error| error.field.as_str()).collect::<Vec<_>>(), ["items[1].hs"]);
+}
+
+#[test]
+fn the_stored_figures_are_the_explained_ones_without_their_texts() {
+    let mut watch = line(1, "91011100", "机械腕表", "CH", "1", "C62", "12000.00");
+    watch.indivisible = true;
+    let orders = [
+        order(vec![line(1, "04021000", "奶粉", "AU", "4", "C62", "3000.00")], "0", "0", "0"),
+        order(
+            vec![
+                line(1, "33049900", "精华液", "FR", "2", "C62", "1000.00"),
+                line(2, "04021000", "奶粉", "AU", "3", "C62", "333.33"),
+                line(3, "22042100", "葡萄酒", "FR", "2", "C62", "417.50"),
+            ],
+            "20.01",
+            "3.00",
+            "10.00",
+        ),
+        order(vec![watch], "35.00", "0", "0"),
+        order(vec![line(1, "04021000", "奶粉", "AU", "1", "C62", "100.001")], "0", "0", "0"),
+        order(vec![line(1, "99999999", "?", "AU", "1", "C62", "1.00")], "0", "0", "0"),
+    ];
+    for order in &orders {
+        for mode in [TaxMode::Ecommerce, TaxMode::FullGoodsRate] {
+            let explained = order_taxes(&book(), order, day(), mode);
+            let figures = order_figures(&book(), order, day(), mode);
+            match (explained, figures) {
+                (Ok(explained), Ok(figures)) => {
+                    assert!(explained.lines.iter().all(|line| !line.trace.is_empty()), "{explained:?}");
+                    assert!(figures.lines.iter().all(|line| line.trace.is_empty()), "{figures:?}");
+                    assert!(explained.explains(&figures));
+                    assert_eq!(explained.without_trace(), figures);
+                }
+                (Err(explained), Err(figures)) => assert_eq!(explained.to_string(), figures.to_string()),
+                (explained, figures) => panic!("{explained:?} against {figures:?}"),
+            }
+        }
+    }
 }
 
 #[test]

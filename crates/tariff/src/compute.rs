@@ -24,6 +24,15 @@ impl TaxesDue {
     pub const NO_DUTY: TaxesDue = TaxesDue { duty: false, consumption_tax_and_vat: true };
 }
 
+/// Whether [`compute_item_with`] writes each step's text into [`ItemTaxes::trace`]. The figures and basis ids
+/// are the same either way; a caller that stores only the figures (and renders the text again on read) skips
+/// the formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trace {
+    Written,
+    Skipped,
+}
+
 /// Error kinds raised while computing; turned into `FieldError`s naming the item's field.
 pub type TaxError = FieldError;
 
@@ -225,13 +234,25 @@ fn choose_ct_row<'b>(candidates: &[&'b CtRow], input: &ItemTaxInput<'_>) -> Resu
     Ok(None)
 }
 
-/// Computes the taxes of one item (rules 2–5) for the taxes its treatment makes due.
+/// Computes the taxes of one item (rules 2–5) for the taxes its treatment makes due, with the trace.
 pub fn compute_item(
     book: &TariffBook,
     date: NaiveDate,
     input: ItemTaxInput<'_>,
     due: TaxesDue,
 ) -> Result<ItemTaxes, FieldErrors> {
+    compute_item_with(book, date, input, due, Trace::Written)
+}
+
+/// [`compute_item`], writing the trace or not.
+pub fn compute_item_with(
+    book: &TariffBook,
+    date: NaiveDate,
+    input: ItemTaxInput<'_>,
+    due: TaxesDue,
+    trace: Trace,
+) -> Result<ItemTaxes, FieldErrors> {
+    let written = trace == Trace::Written;
     let item = input.item;
     let value = input.customs_value_cny;
     let mut taxes = ItemTaxes::zero();
@@ -263,11 +284,13 @@ pub fn compute_item(
                 duty = round_fen(exact);
                 taxes.duty_rate = rate;
                 taxes.basis.push(basis.to_owned());
-                taxes.trace.push(format!("duty: rate {rate} ({basis}) on {value} CNY = {duty} CNY"));
+                if written {
+                    taxes.trace.push(format!("duty: rate {rate} ({basis}) on {value} CNY = {duty} CNY"));
+                }
             }
             Err(message) => errors.add("rate_missing", item_field(input.index, "hs"), message),
         }
-    } else if let Ok((rate, basis)) = select_duty(book, line, item, date) {
+    } else if let Some(Ok((rate, basis))) = written.then(|| select_duty(book, line, item, date)) {
         taxes.trace.push(format!("duty: not due (would be {rate}, {basis})"));
     }
     taxes.duty_cny = duty;
@@ -290,7 +313,8 @@ pub fn compute_item(
                 taxes.consumption_tax_cny = ct;
                 taxes.consumption_tax_rate = row.rate();
                 taxes.basis.push(row.id.clone());
-                taxes.trace.push(match (pct.is_zero(), specific_part.is_zero()) {
+                if written {
+                    taxes.trace.push(match (pct.is_zero(), specific_part.is_zero()) {
                     (false, true) => format!("consumption tax ({}): ({value} + {duty}) × {pct} / (100 − {pct}) = {ct} CNY", row.id),
                     (true, _) => format!("consumption tax ({}): {} on the declared quantity = {ct} CNY", row.id, row.rate()),
                     (false, false) => format!(
@@ -298,15 +322,18 @@ pub fn compute_item(
                         row.id,
                         specific = specific_part.normalize()
                     ),
-                });
+                    });
+                }
             }
             Ok(Some(row)) => {
                 taxes.basis.push(row.id.clone());
-                taxes.trace.push(format!(
-                    "consumption tax: row {} sets none{}",
-                    row.id,
-                    if row.suspended { " (collection suspended)" } else { "" }
-                ));
+                if written {
+                    taxes.trace.push(format!(
+                        "consumption tax: row {} sets none{}",
+                        row.id,
+                        if row.suspended { " (collection suspended)" } else { "" }
+                    ));
+                }
             }
             Ok(None) => {}
             Err(error) => errors.push(error),
@@ -318,12 +345,14 @@ pub fn compute_item(
                 taxes.vat_rate_pct = row.rate_pct;
                 taxes.vat_cny = round_fen(base * row.rate_pct / hundred);
                 taxes.basis.push(row.id.clone());
-                taxes.trace.push(format!(
-                    "VAT ({}): {base} × {}% = {} CNY",
-                    row.id,
-                    row.rate_pct.normalize(),
-                    taxes.vat_cny
-                ));
+                if written {
+                    taxes.trace.push(format!(
+                        "VAT ({}): {base} × {}% = {} CNY",
+                        row.id,
+                        row.rate_pct.normalize(),
+                        taxes.vat_cny
+                    ));
+                }
             }
             None => errors.add(
                 "rate_missing",

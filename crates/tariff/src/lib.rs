@@ -15,8 +15,8 @@ pub mod tables;
 pub mod versioned;
 
 pub use compute::{
-    apportion_fen, compute_item, customs_values, select_duty, DeclarationTotals, ItemTaxInput, ItemTaxes, TaxError,
-    TaxesDue, Waiver,
+    apportion_fen, compute_item, compute_item_with, customs_values, select_duty, DeclarationTotals, ItemTaxInput,
+    ItemTaxes, TaxError, TaxesDue, Trace, Waiver,
 };
 pub use rates::{DutyRate, QuantityBasis, Specific};
 pub use tables::{Bound, Condition, CtRow, ExchangeRateRow, Measure, TariffBook, TariffLine, VatRow};
