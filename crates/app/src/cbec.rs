@@ -337,9 +337,8 @@ impl Policy for StepPolicy<'_> {
         let values: Vec<Decimal> = tax.lines.iter().map(|line| Decimal::new(line.value_fen, 2)).collect();
         let items: Vec<AssessedItem<'_>> =
             values.iter().map(|value| AssessedItem { customs_value_cny: *value, treatment: "cbec_1210" }).collect();
-        let party = |uscc: &Uscc| {
-            self.parties.get(uscc.as_str()).map_or_else(|| Cow::Owned(stand_in(uscc)), Cow::Borrowed)
-        };
+        let party =
+            |uscc: &Uscc| self.parties.get(uscc.as_str()).map_or_else(|| Cow::Owned(stand_in(uscc)), Cow::Borrowed);
         let (platform, enterprise) = (party(&order.key.platform), party(&order.enterprise));
         let decision = self.app.decide_with(self.risk, self.book, &declaration, &items, (&platform, &enterprise), now);
         Verdict {
