@@ -60,12 +60,28 @@ pub struct BenchCbecArgs {
     /// Skip the batch-ingestion runs.
     #[arg(long)]
     no_batch: bool,
+    /// SQLite durability of the batch and HTTP runs: `full` (the fsync inside each group commit) or
+    /// `pipelined` (the same promise: a batch is answered only after its WAL `fdatasync`, which runs on its
+    /// own thread while the writer executes the next batch).
+    #[arg(long, default_value = "full", value_parser = ["full", "pipelined"])]
+    sqlite_durability: String,
     /// Seed of the traffic.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
     /// Folder for the SQLite databases (default: a fresh folder under the system temp dir, removed after).
     #[arg(long)]
     dir: Option<PathBuf>,
+}
+
+fn sqlite_options(args: &BenchCbecArgs) -> zonegate_store_sqlite::SqliteOptions {
+    zonegate_store_sqlite::SqliteOptions {
+        durability: crate::durability(&args.sqlite_durability),
+        ..zonegate_store_sqlite::SqliteOptions::default()
+    }
+}
+
+fn open_sqlite(path: &std::path::Path, args: &BenchCbecArgs) -> anyhow::Result<zonegate_store_sqlite::SqliteStore> {
+    zonegate_store_sqlite::SqliteStore::open_with(path, sqlite_options(args)).context("open SQLite")
 }
 
 fn operator() -> Principal {
@@ -353,8 +369,14 @@ pub async fn run(args: BenchCbecArgs) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     if !args.no_batch {
         let path = dir.join("batch.db");
-        let store = Arc::new(zonegate_store_sqlite::SqliteStore::open(&path).context("open SQLite")?);
-        runs.push(batch_run("zonegate + SQLite (WAL, synchronous=FULL)", "B", store, &args, buyers).await?);
+        let store = Arc::new(open_sqlite(&path, &args)?);
+        let system = match sqlite_options(&args).durability {
+            zonegate_store_sqlite::Durability::Pipelined => {
+                "zonegate + SQLite (WAL, durability pipelined: synchronous=NORMAL, fdatasync before each answer)"
+            }
+            _ => "zonegate + SQLite (WAL, synchronous=FULL)",
+        };
+        runs.push(batch_run(system, "B", store, &args, buyers).await?);
         print_batch(runs.last().expect("a run"));
         if let Some(url) = &args.postgres {
             let schema = format!("zonegate_bench_cbec_{}", std::process::id());
@@ -377,7 +399,7 @@ pub async fn run(args: BenchCbecArgs) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     if !rates.is_empty() {
         let path = dir.join("http.db");
-        let store = Arc::new(zonegate_store_sqlite::SqliteStore::open(&path).context("open SQLite")?);
+        let store = Arc::new(open_sqlite(&path, &args)?);
         let app = Arc::new(App::open(store, Arc::new(SystemClock)).await?);
         prepare(&app).await?;
         let tokens = Arc::new(tokens(&app).await?);

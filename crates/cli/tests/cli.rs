@@ -1,5 +1,5 @@
 //! The `zonegate` binary as a user runs it: offline assessment with its exit codes, imports, and `verify`
-//! catching a tampered event.
+//! catching a tampered event, and `bench-cbec` deciding every order it sends.
 
 use serde_json::Value;
 use std::io::Write;
@@ -214,4 +214,25 @@ fn the_first_supervisor_is_created_on_the_host() {
     let short = account_add(&database, "ho.supervisor", "short");
     assert_eq!(short.status.code(), Some(1));
     assert_eq!(json(&short)["errors"][0]["field"], "password");
+}
+
+#[test]
+fn bench_cbec_decides_every_order_with_either_sqlite_durability() {
+    for durability in ["full", "pipelined"] {
+        let output = zonegate()
+            .args(["bench-cbec", "--orders", "600", "--batch-orders", "200", "--http-rates", ""])
+            .args(["--sqlite-durability", durability])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let label = if durability == "full" { "synchronous=FULL" } else { "durability pipelined" };
+        assert!(stdout.contains(label), "{stdout}");
+        let outcome = stdout.lines().find_map(|line| line.trim().strip_prefix("outcome: ")).expect("an outcome line");
+        let outcome: Value = serde_json::from_str(outcome).unwrap();
+        let decided: u64 =
+            ["released", "held", "refused", "awaiting_tax"].iter().map(|s| outcome[s].as_u64().unwrap_or(0)).sum();
+        assert_eq!(decided, 600, "{outcome}");
+        assert_eq!(outcome["incomplete"].as_u64().unwrap_or(0), 0, "{outcome}");
+    }
 }
