@@ -349,11 +349,60 @@ pub struct QuotaView {
     pub available_fen: i64,
 }
 
+/// A record's SHA-256 as `seen` keeps it: the 32 bytes of a lowercase hex digest (every digest this engine and
+/// the app write), else the text as given, so two digests are equal exactly when their texts are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Digest {
+    Bytes([u8; 32]),
+    Text(Box<str>),
+}
+
+impl Digest {
+    fn of(hex: &str) -> Digest {
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            }
+        }
+        let mut bytes = [0u8; 32];
+        let parsed = hex.len() == 64
+            && hex.as_bytes().chunks(2).zip(&mut bytes).all(|(pair, byte)| match (nibble(pair[0]), nibble(pair[1])) {
+                (Some(high), Some(low)) => {
+                    *byte = high << 4 | low;
+                    true
+                }
+                _ => false,
+            });
+        if parsed {
+            Digest::Bytes(bytes)
+        } else {
+            Digest::Text(hex.into())
+        }
+    }
+}
+
+/// What was recorded under each (kind, key): one map per kind, so a lookup borrows the key instead of
+/// building an owned pair, and each digest is kept in 32 bytes instead of a 64-byte string.
+#[derive(Default)]
+struct Seen(FastMap<&'static str, FastMap<String, Digest>>);
+
+impl Seen {
+    fn get(&self, kind: &str, key: &str) -> Option<&Digest> {
+        self.0.get(kind)?.get(key)
+    }
+
+    fn insert(&mut self, kind: &'static str, key: String, sha256: &str) {
+        self.0.entry(kind).or_default().insert(key, Digest::of(sha256));
+    }
+}
+
 /// The engine.
 pub struct Engine {
     config: Config,
     /// (record kind, key) → SHA-256 of what was recorded under it.
-    seen: FastMap<(&'static str, String), String>,
+    seen: Seen,
     orders: FastMap<OrderKey, OrderEntry>,
     /// Orders with documents waiting, for the incomplete report.
     incomplete: FastSet<OrderKey>,
@@ -398,7 +447,7 @@ impl Engine {
     pub fn new(config: Config) -> Engine {
         Engine {
             config,
-            seen: FastMap::default(),
+            seen: Seen::default(),
             orders: FastMap::default(),
             incomplete: FastSet::default(),
             by_id: FastMap::default(),
@@ -433,9 +482,9 @@ impl Engine {
 
     /// Checks a request's key: `Ok(true)` new, `Ok(false)` a repeat, `Err` a conflict.
     fn check_seen(&self, kind: &'static str, key: &str, sha: &str) -> Result<bool, Refusal> {
-        match self.seen.get(&(kind, key.to_owned())) {
+        match self.seen.get(kind, key) {
             None => Ok(true),
-            Some(first) if first == sha => Ok(false),
+            Some(first) if *first == Digest::of(sha) => Ok(false),
             Some(_) => Err(Refusal::Conflict { kind, key: key.to_owned() }),
         }
     }
@@ -525,7 +574,7 @@ impl Engine {
     fn insert_document(&mut self, document: Document, key: String, sha256: String, now: DateTime<Utc>) {
         let kind = document.kind();
         let order_key = document.order_key().clone();
-        self.seen.insert((kind.as_str(), key.clone()), sha256);
+        self.seen.insert(kind.as_str(), key.clone(), &sha256);
         if !self.orders.contains_key(&order_key) {
             *self.counts.entry(Status::Incomplete.as_str()).or_default() += 1;
         }
@@ -783,7 +832,7 @@ impl Engine {
 
     fn record_decision(&mut self, key: &OrderKey, decision: &Decision) -> Record {
         let record = Record::written("decision", key, decision.to_json());
-        self.seen.insert(("decision", key.to_string()), record.sha256.clone());
+        self.seen.insert("decision", key.to_string(), &record.sha256);
         record
     }
 
@@ -960,7 +1009,7 @@ impl Engine {
         self.set_status(key, Status::Released);
         let body = json!({"order": key.to_string(), "released_at": now, "trace": codes});
         let record = Record::written("release", key, crate::documents::canonical_json(&body));
-        self.seen.insert(("release", key.to_string()), record.sha256.clone());
+        self.seen.insert("release", key.to_string(), &record.sha256);
         record
     }
 
@@ -985,7 +1034,7 @@ impl Engine {
                 format!("order `{key}` is {}, not held for inspection", entry.status.as_str()),
             ));
         }
-        self.seen.insert(("inspection", key.to_string()), sha256.clone());
+        self.seen.insert("inspection", key.to_string(), &sha256);
         let json = crate::documents::canonical_json(&body);
         let mut records = vec![Record::new("inspection", key.to_string(), key.to_string(), json, sha256)];
         let decided = self.orders.get_mut(key).and_then(|e| e.decided.as_mut()).expect("held orders are decided");
@@ -1044,7 +1093,7 @@ impl Engine {
                 return Err(Refusal::one("order_closed", "order_no", format!("order `{key}` is {}", status.as_str())))
             }
         }
-        self.seen.insert(("cancellation", key.to_string()), sha256.clone());
+        self.seen.insert("cancellation", key.to_string(), &sha256);
         self.set_status(key, Status::Cancelled);
         let json = crate::documents::canonical_json(&body);
         let record = Record::new("cancellation", key.to_string(), key.to_string(), json, sha256);
@@ -1148,7 +1197,7 @@ impl Engine {
             figures.returned = true;
         }
         let all = decided.lines.iter().all(|l| l.returned);
-        self.seen.insert(("return", record_key.clone()), sha256.clone());
+        self.seen.insert("return", record_key.clone(), &sha256);
         self.set_status(key, if all { Status::Returned } else { Status::PartlyReturned });
         let mut body = body;
         body["restored"] = json!(yuan(amount));
@@ -1178,7 +1227,7 @@ impl Engine {
             .bills
             .pay(payment.agent.as_str(), &payment.period, &payment.notice_id, payment.amount_fen)
             .map_err(|error| Refusal::one(error.code(), "amount", error.to_string()))?;
-        self.seen.insert(("tax_payment", payment.notice_id.clone()), sha256.clone());
+        self.seen.insert("tax_payment", payment.notice_id.clone(), &sha256);
         let json = crate::documents::canonical_json(&body);
         let mut records = vec![Record::new("tax_payment", payment.notice_id.clone(), String::new(), json, sha256)];
         let (mut releases, released) = self.secure(secured.released, now);
@@ -1275,7 +1324,7 @@ impl Engine {
                     .bills
                     .pay(payment.agent.as_str(), &payment.period, &payment.notice_id, payment.amount_fen)
                     .map_err(|e| fail(&e.to_string()))?;
-                self.seen.insert(("tax_payment", payment.notice_id.clone()), sha256.to_owned());
+                self.seen.insert("tax_payment", payment.notice_id.clone(), sha256);
                 self.secure(secured.released, at);
                 Ok(())
             }
@@ -1294,7 +1343,7 @@ impl Engine {
         let waiting =
             self.orders.get_mut(&order_key).and_then(|e| e.waiting.take()).ok_or("the order is not waiting")?;
         self.incomplete.remove(&order_key);
-        self.seen.insert(("decision", key.to_owned()), sha256.to_owned());
+        self.seen.insert("decision", key.to_owned(), sha256);
         if stored.risk.is_none() {
             // Refused by the checks (or the tax): nothing reserved.
             self.set_status(&order_key, stored.status);
@@ -1416,4 +1465,32 @@ pub fn tax_payment_of(body: &Value) -> Result<TaxPayment, String> {
         period: text("period")?.to_owned(),
         amount_fen: fen(amount),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_equals_another_exactly_when_their_texts_do() {
+        let hex = "00ff10a9".repeat(8);
+        assert!(matches!(Digest::of(&hex), Digest::Bytes(bytes) if bytes[..4] == [0x00, 0xff, 0x10, 0xa9]));
+        assert_eq!(Digest::of(&hex), Digest::of(&hex.clone()));
+        // Upper case, short, long or not hex: kept as text, so never equal to the lowercase digest.
+        for other in [hex.to_uppercase(), hex[..62].to_owned(), format!("{hex}0"), format!("{}zz", &hex[..62])] {
+            assert!(matches!(Digest::of(&other), Digest::Text(_)), "{other}");
+            assert_ne!(Digest::of(&other), Digest::of(&hex));
+            assert_eq!(Digest::of(&other), Digest::of(&other));
+        }
+    }
+
+    #[test]
+    fn seen_keeps_each_kind_apart() {
+        let mut seen = Seen::default();
+        let hex = "ab".repeat(32);
+        seen.insert("order", "P/1".to_owned(), &hex);
+        assert_eq!(seen.get("order", "P/1"), Some(&Digest::of(&hex)));
+        assert_eq!(seen.get("payment", "P/1"), None);
+        assert_eq!(seen.get("order", "P/2"), None);
+    }
 }
