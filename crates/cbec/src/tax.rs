@@ -241,14 +241,14 @@ fn order_taxes_with(
             }
         };
         let mut trace = Vec::new();
-        if written == Trace::Written {
-            trace.push(format!(
+        written.push(&mut trace, || {
+            format!(
                 "taxable value: {value} CNY (line total {} of the transaction value {} CNY, apportioned to the fen)",
                 line.total,
                 order.transaction_value()
-            ));
-            trace.extend(statutory.trace);
-        }
+            )
+        });
+        trace.extend(statutory.trace); // empty when skipped
         let mut basis = Vec::with_capacity(1 + statutory.basis.len());
         basis.push(mode_basis.to_owned());
         basis.extend(statutory.basis);
@@ -256,20 +256,20 @@ fn order_taxes_with(
             TaxMode::Ecommerce => {
                 let ct = round_fen(statutory.consumption_tax_cny * share);
                 let vat = round_fen(statutory.vat_cny * share);
-                if written == Trace::Written {
-                    trace.push(format!(
+                written.push(&mut trace, || {
+                    format!(
                         "e-commerce ({BASIS_RATE_70PCT}): duty 0; consumption tax {} × 70% = {ct} CNY; VAT {} × 70% = {vat} CNY",
                         statutory.consumption_tax_cny, statutory.vat_cny
-                    ));
-                }
+                    )
+                });
                 (0, rounded_fen(ct), rounded_fen(vat))
             }
             TaxMode::FullGoodsRate => {
-                if written == Trace::Written {
-                    trace.push(format!(
+                written.push(&mut trace, || {
+                    format!(
                         "single indivisible item over the limit ({BASIS_INDIVISIBLE_FULL_RATE}): duty, consumption tax and VAT in full"
-                    ));
-                }
+                    )
+                });
                 (
                     rounded_fen(statutory.duty_cny),
                     rounded_fen(statutory.consumption_tax_cny),

@@ -33,6 +33,15 @@ pub enum Trace {
     Skipped,
 }
 
+impl Trace {
+    /// Appends a step's text to `steps` when the trace is written; `text` is not called otherwise.
+    pub fn push(self, steps: &mut Vec<String>, text: impl FnOnce() -> String) {
+        if self == Trace::Written {
+            steps.push(text());
+        }
+    }
+}
+
 /// Error kinds raised while computing; turned into `FieldError`s naming the item's field.
 pub type TaxError = FieldError;
 
@@ -252,7 +261,6 @@ pub fn compute_item_with(
     due: TaxesDue,
     trace: Trace,
 ) -> Result<ItemTaxes, FieldErrors> {
-    let written = trace == Trace::Written;
     let item = input.item;
     let value = input.customs_value_cny;
     let mut taxes = ItemTaxes::zero();
@@ -284,13 +292,11 @@ pub fn compute_item_with(
                 duty = round_fen(exact);
                 taxes.duty_rate = rate;
                 taxes.basis.push(basis.to_owned());
-                if written {
-                    taxes.trace.push(format!("duty: rate {rate} ({basis}) on {value} CNY = {duty} CNY"));
-                }
+                trace.push(&mut taxes.trace, || format!("duty: rate {rate} ({basis}) on {value} CNY = {duty} CNY"));
             }
             Err(message) => errors.add("rate_missing", item_field(input.index, "hs"), message),
         }
-    } else if let Some(Ok((rate, basis))) = written.then(|| select_duty(book, line, item, date)) {
+    } else if let Some(Ok((rate, basis))) = (trace == Trace::Written).then(|| select_duty(book, line, item, date)) {
         taxes.trace.push(format!("duty: not due (would be {rate}, {basis})"));
     }
     taxes.duty_cny = duty;
@@ -313,8 +319,7 @@ pub fn compute_item_with(
                 taxes.consumption_tax_cny = ct;
                 taxes.consumption_tax_rate = row.rate();
                 taxes.basis.push(row.id.clone());
-                if written {
-                    taxes.trace.push(match (pct.is_zero(), specific_part.is_zero()) {
+                trace.push(&mut taxes.trace, || match (pct.is_zero(), specific_part.is_zero()) {
                     (false, true) => format!("consumption tax ({}): ({value} + {duty}) × {pct} / (100 − {pct}) = {ct} CNY", row.id),
                     (true, _) => format!("consumption tax ({}): {} on the declared quantity = {ct} CNY", row.id, row.rate()),
                     (false, false) => format!(
@@ -322,18 +327,17 @@ pub fn compute_item_with(
                         row.id,
                         specific = specific_part.normalize()
                     ),
-                    });
-                }
+                });
             }
             Ok(Some(row)) => {
                 taxes.basis.push(row.id.clone());
-                if written {
-                    taxes.trace.push(format!(
+                trace.push(&mut taxes.trace, || {
+                    format!(
                         "consumption tax: row {} sets none{}",
                         row.id,
                         if row.suspended { " (collection suspended)" } else { "" }
-                    ));
-                }
+                    )
+                });
             }
             Ok(None) => {}
             Err(error) => errors.push(error),
@@ -345,14 +349,10 @@ pub fn compute_item_with(
                 taxes.vat_rate_pct = row.rate_pct;
                 taxes.vat_cny = round_fen(base * row.rate_pct / hundred);
                 taxes.basis.push(row.id.clone());
-                if written {
-                    taxes.trace.push(format!(
-                        "VAT ({}): {base} × {}% = {} CNY",
-                        row.id,
-                        row.rate_pct.normalize(),
-                        taxes.vat_cny
-                    ));
-                }
+                let vat_cny = taxes.vat_cny;
+                trace.push(&mut taxes.trace, || {
+                    format!("VAT ({}): {base} × {}% = {vat_cny} CNY", row.id, row.rate_pct.normalize())
+                });
             }
             None => errors.add(
                 "rate_missing",
