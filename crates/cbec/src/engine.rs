@@ -358,27 +358,13 @@ enum Digest {
 }
 
 impl Digest {
-    fn of(hex: &str) -> Digest {
-        fn nibble(c: u8) -> Option<u8> {
-            match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
-            }
-        }
+    fn of(text: &str) -> Digest {
         let mut bytes = [0u8; 32];
-        let parsed = hex.len() == 64
-            && hex.as_bytes().chunks(2).zip(&mut bytes).all(|(pair, byte)| match (nibble(pair[0]), nibble(pair[1])) {
-                (Some(high), Some(low)) => {
-                    *byte = high << 4 | low;
-                    true
-                }
-                _ => false,
-            });
-        if parsed {
+        // `hex` also reads upper case, which would make two texts equal: only lower case is taken as bytes.
+        if !text.bytes().any(|b| b.is_ascii_uppercase()) && hex::decode_to_slice(text, &mut bytes).is_ok() {
             Digest::Bytes(bytes)
         } else {
-            Digest::Text(hex.into())
+            Digest::Text(text.into())
         }
     }
 }
