@@ -54,22 +54,46 @@ impl<'a> Object<'a> {
         self.0.iter().map(|(k, _)| k.as_ref())
     }
 
-    /// The entries that count (the last of a repeated key), sorted by key bytes.
-    fn sorted(&self) -> Vec<(&str, &Json<'a>)> {
-        let mut entries: Vec<(usize, &str, &Json<'a>)> =
-            self.0.iter().enumerate().map(|(i, (k, v))| (i, k.as_ref(), v)).collect();
-        // By key, then by position: the last of each run of equal keys is the one that counts.
-        entries.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
-        let mut out: Vec<(&str, &Json<'a>)> = Vec::with_capacity(entries.len());
-        for (_, key, value) in entries {
-            match out.last_mut() {
-                Some(last) if last.0 == key => last.1 = value,
-                _ => out.push((key, value)),
-            }
+    /// Writes the entries that count (the last of a repeated key) sorted by key bytes, without allocating
+    /// for objects of up to [`SORT_ON_STACK`] entries.
+    fn write_sorted(&self, out: &mut Vec<u8>) {
+        let entries = &self.0;
+        let mut on_stack = [0u32; SORT_ON_STACK];
+        let mut on_heap = Vec::new();
+        let order: &mut [u32] = if entries.len() <= SORT_ON_STACK {
+            &mut on_stack[..entries.len()]
+        } else {
+            // A text of at most a few hundred MB has fewer than 2^32 entries in one object.
+            on_heap.extend(0..entries.len() as u32);
+            &mut on_heap
+        };
+        for (slot, index) in order.iter_mut().zip(0u32..) {
+            *slot = index;
         }
-        out
+        let key = |index: u32| entries[index as usize].0.as_ref();
+        // By key, then by position: the last of each run of equal keys is the one that counts.
+        order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)).then(a.cmp(&b)));
+        out.push(b'{');
+        let mut first = true;
+        for (at, &index) in order.iter().enumerate() {
+            if order.get(at + 1).is_some_and(|&next| key(next) == key(index)) {
+                continue; // a later entry of the same key counts
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            let (key, value) = &entries[index as usize];
+            write_string(key, out);
+            out.push(b':');
+            value.write_canonical(out);
+        }
+        out.push(b'}');
     }
 }
+
+/// Most entries of an object whose keys [`Object::write_sorted`] sorts in a buffer on the stack.
+const SORT_ON_STACK: usize = 32;
 
 impl<'a> Json<'a> {
     /// Parses JSON text; the tree borrows the text's unescaped strings.
@@ -115,18 +139,7 @@ impl<'a> Json<'a> {
 
     fn write_canonical(&self, out: &mut Vec<u8>) {
         match self {
-            Json::Object(object) => {
-                out.push(b'{');
-                for (index, (key, value)) in object.sorted().into_iter().enumerate() {
-                    if index > 0 {
-                        out.push(b',');
-                    }
-                    write_string(key, out);
-                    out.push(b':');
-                    value.write_canonical(out);
-                }
-                out.push(b'}');
-            }
+            Json::Object(object) => object.write_sorted(out),
             Json::Array(items) => {
                 out.push(b'[');
                 for (index, item) in items.iter().enumerate() {
@@ -327,6 +340,16 @@ mod tests {
             prop_assert_eq!(crate::documents::canonical_json(&theirs), sorted_text(&theirs));
             prop_assert_eq!(&ours, &Json::from(&theirs));
         }
+    }
+
+    #[test]
+    fn an_object_too_large_to_sort_on_the_stack_is_sorted_alike() {
+        // 45 entries, keys repeated in reverse and shuffled order: the last of each key counts.
+        let entries: Vec<String> = (0..45).map(|i| format!("\"k{:02}\":{i}", (i * 7) % 40)).collect();
+        let text = format!("{{{}}}", entries.join(","));
+        let theirs: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(Json::parse(&text).unwrap().canonical(), sorted_text(&theirs));
+        assert!(Json::parse(&text).unwrap().canonical().contains("\"k00\":40,"));
     }
 
     #[test]
