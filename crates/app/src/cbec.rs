@@ -22,7 +22,7 @@ use zonegate_cbec::bills::{self, AgentKey};
 use zonegate_cbec::checks::{self, Role};
 use zonegate_cbec::decision::{Assessment, Decision, Problem};
 use zonegate_cbec::documents::{self, DocKind, Document, Order, OrderKey};
-use zonegate_cbec::engine::{self, Config, Engine, Policy, Refusal, Step, TaxPayment, Verdict};
+use zonegate_cbec::engine::{self, Config, Engine, Policy, Refusal, RiskDetail, Step, TaxPayment, Verdict};
 use zonegate_cbec::json::Json;
 use zonegate_cbec::positive::{self, PositiveEntry, PositiveList};
 use zonegate_cbec::tax::{self, Limits, OrderTax, TaxMode};
@@ -321,17 +321,13 @@ impl Policy for StepPolicy<'_> {
 
     fn risk(&self, order: &Order, tax: &OrderTax, now: DateTime<Utc>) -> Verdict {
         if let Some(channel) = &self.data.config.default_channel {
-            return Verdict {
-                channel: channel.clone(),
-                reasons: vec!["cbec.default_channel".into()],
-                detail: Value::Null,
-            };
+            return Verdict { channel: channel.clone(), reasons: vec!["cbec.default_channel".into()], detail: None };
         }
         let Some(declaration) = order_declaration(order, tax, engine::china_day(now)) else {
             return Verdict {
                 channel: "document_check".into(),
                 reasons: vec!["cbec.not_assessable".into()],
-                detail: Value::Null,
+                detail: None,
             };
         };
         let values: Vec<Decimal> = tax.lines.iter().map(|line| Decimal::new(line.value_fen, 2)).collect();
@@ -343,15 +339,15 @@ impl Policy for StepPolicy<'_> {
         let decision = self.app.decide_with(self.risk, self.book, &declaration, &items, (&platform, &enterprise), now);
         Verdict {
             channel: decision.channel.as_str().to_owned(),
-            reasons: decision.reasons.clone(),
-            detail: json!({
-                "rules_fired": decision.rules_fired.iter().map(|f| f.id.clone()).collect::<Vec<_>>(),
-                "credit_class": decision.credit_class.as_str(),
-                "draw": decision.draw,
-                "risk": decision.risk,
-                "rule_set": decision.rule_set,
-                "model": decision.model,
+            detail: Some(RiskDetail {
+                rules_fired: decision.rules_fired.into_iter().map(|f| f.id).collect(),
+                credit_class: Cow::Borrowed(decision.credit_class.as_str()),
+                draw: decision.draw,
+                risk: decision.risk,
+                rule_set: decision.rule_set,
+                model: decision.model,
             }),
+            reasons: decision.reasons,
         }
     }
 }

@@ -32,6 +32,22 @@ impl std::fmt::Display for OrderKey {
     }
 }
 
+impl OrderKey {
+    /// `platform/order_no`, as [`Display`](std::fmt::Display) writes it, in one allocation of the right size.
+    pub fn text(&self) -> String {
+        slash_joined(self.platform.as_str(), &self.order_no)
+    }
+}
+
+/// `{company}/{number}`: the text of a key, allocated once (`format!` grows its buffer several times).
+fn slash_joined(company: &str, number: &str) -> String {
+    let mut text = String::with_capacity(company.len() + 1 + number.len());
+    text.push_str(company);
+    text.push('/');
+    text.push_str(number);
+    text
+}
+
 /// Which of the three documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocKind {
@@ -184,9 +200,9 @@ impl Document {
     /// `payment_company/transaction_id` for a payment, `logistics_company/waybill_no` for a waybill.
     pub fn key(&self) -> String {
         match self {
-            Document::Order(order) => order.key.to_string(),
-            Document::Payment(payment) => format!("{}/{}", payment.payment_company, payment.transaction_id),
-            Document::Waybill(waybill) => format!("{}/{}", waybill.logistics_company, waybill.waybill_no),
+            Document::Order(order) => order.key.text(),
+            Document::Payment(payment) => slash_joined(payment.payment_company.as_str(), &payment.transaction_id),
+            Document::Waybill(waybill) => slash_joined(waybill.logistics_company.as_str(), &waybill.waybill_no),
         }
     }
     /// The company that sent it (whose declarants may submit it).

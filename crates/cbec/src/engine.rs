@@ -14,6 +14,7 @@
 //! `cancelled` (reservation voided, tax unbilled); after release it may be returned within 30 days (goods back
 //! within 45): the returned lines' value is restored to the quota.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 // The engine's maps hash client-chosen keys (order numbers): foldhash is fast and seeded per process.
@@ -67,9 +68,26 @@ pub struct Verdict {
     /// `release`, `document_check`, `sample_then_release`, `inspection`, `hold` or `refuse`.
     pub channel: String,
     pub reasons: Vec<String>,
-    /// The explanation as the risk engine gives it (stored with the decision).
+    /// The risk engine's figures (stored with the decision); `null` when no risk engine decided.
     #[serde(default)]
-    pub detail: Value,
+    pub detail: Option<RiskDetail>,
+}
+
+/// The figures behind a risk engine's channel, as stored with the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskDetail {
+    /// The ids of the rules that fired.
+    pub rules_fired: Vec<String>,
+    /// The lower credit class of platform and enterprise.
+    pub credit_class: Cow<'static, str>,
+    /// The reproducible draw in [0, 1).
+    pub draw: f64,
+    /// The risk the budget selects on.
+    pub risk: f64,
+    /// The rule set version in force.
+    pub rule_set: Option<i64>,
+    /// The learned model, when one scored the order.
+    pub model: Option<String>,
 }
 
 impl Verdict {
@@ -164,7 +182,8 @@ impl Record {
     /// The engine's own record: its text and the text's hash.
     fn written(kind: &'static str, key: &OrderKey, json: String) -> Record {
         let sha256 = crate::documents::sha256_hex(&json);
-        Record::new(kind, key.to_string(), key.to_string(), json, sha256)
+        let text = key.text();
+        Record::new(kind, text.clone(), text, json, sha256)
     }
 
     /// The body as a JSON value.
@@ -533,7 +552,7 @@ impl Engine {
                 ));
             }
         }
-        let mut records = vec![Record::new(kind.as_str(), key.clone(), order_key.to_string(), json, sha256.clone())];
+        let mut records = vec![Record::new(kind.as_str(), key.clone(), order_key.text(), json, sha256.clone())];
         self.insert_document(document, key, sha256, now);
         let complete =
             self.orders.get(&order_key).and_then(|e| e.waiting.as_ref()).is_some_and(|w| w.missing().is_empty());
@@ -548,7 +567,7 @@ impl Engine {
         let entry = &self.orders[&order_key];
         Ok(Step {
             disposition: Disposition::Recorded,
-            order_key: order_key.to_string(),
+            order_key: order_key.text(),
             status: entry.status,
             waiting_for: entry.waiting.as_ref().map(|w| w.missing()).unwrap_or_default(),
             records,
@@ -686,7 +705,7 @@ impl Engine {
 
         let failed: Vec<String> = outcomes.iter().filter(|o| !o.passed).map(|o| o.id.to_owned()).collect();
         let mut decision = Decision {
-            order: key.to_string(),
+            order: key.text(),
             decided_at: now,
             day,
             checks: outcomes,
@@ -818,7 +837,7 @@ impl Engine {
 
     fn record_decision(&mut self, key: &OrderKey, decision: &Decision) -> Record {
         let record = Record::written("decision", key, decision.to_json());
-        self.seen.insert("decision", key.to_string(), &record.sha256);
+        self.seen.insert("decision", key.text(), &record.sha256);
         record
     }
 

@@ -158,7 +158,7 @@ impl Policy for FakePolicy {
     }
     fn risk(&self, order: &Order, _tax: &OrderTax, _now: DateTime<Utc>) -> Verdict {
         let channel = self.channels.get(&order.key.order_no).cloned().unwrap_or_else(|| "release".into());
-        Verdict { reasons: vec![format!("test.{channel}")], channel, detail: Value::Null }
+        Verdict { reasons: vec![format!("test.{channel}")], channel, detail: None }
     }
 }
 
