@@ -295,6 +295,9 @@ impl Waiting {
         }
         missing
     }
+    fn is_complete(&self) -> bool {
+        self.order.is_some() && self.payment.is_some() && self.waybill.is_some()
+    }
     fn has(&self, kind: DocKind) -> bool {
         match kind {
             DocKind::Order => self.order.is_some(),
@@ -554,8 +557,7 @@ impl Engine {
         }
         let mut records = vec![Record::new(kind.as_str(), key.clone(), order_key.text(), json, sha256.clone())];
         self.insert_document(document, key, sha256, now);
-        let complete =
-            self.orders.get(&order_key).and_then(|e| e.waiting.as_ref()).is_some_and(|w| w.missing().is_empty());
+        let complete = self.orders.get(&order_key).and_then(|e| e.waiting.as_ref()).is_some_and(|w| w.is_complete());
         let mut decision = None;
         let mut released = Vec::new();
         if complete {
