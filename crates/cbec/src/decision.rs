@@ -114,10 +114,17 @@ impl Decision {
 
     /// The stored text.
     pub fn to_json(&self) -> String {
+        // A released order's decision is 1.5–3 KB: written into room for that, not grown from 128 bytes.
+        let mut out = Vec::with_capacity(DECISION_BYTES_TYPICAL);
         // Every field serialises infallibly (strings, numbers, dates and a JSON value).
-        serde_json::to_string(self).expect("a decision serialises")
+        serde_json::to_writer(&mut out, self).expect("a decision serialises");
+        // serde_json writes UTF-8 only.
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 }
+
+/// Bytes reserved for a decision's text.
+const DECISION_BYTES_TYPICAL: usize = 2048;
 
 /// What replay reads back from a stored decision.
 #[derive(Debug, Deserialize)]

@@ -788,7 +788,7 @@ impl Engine {
             trace: None,
         });
         let trace = crate::trace::codes_for(&self.config.trace_base, &order);
-        let outcome = match self.accept(key, &figures, now, order) {
+        let outcome = match self.accept(key, figures, now, order) {
             Ok(outcome) => outcome,
             Err(problem) => {
                 decision.reasons = vec!["cbec.quota_refused".into()];
@@ -848,7 +848,7 @@ impl Engine {
     fn accept(
         &mut self,
         key: &OrderKey,
-        figures: &DecisionFigures,
+        figures: DecisionFigures,
         now: DateTime<Utc>,
         order: Order,
     ) -> Result<Accepted, String> {
@@ -860,7 +860,7 @@ impl Engine {
             buyer: figures.buyer.clone(),
             year: figures.year,
             amount_fen: figures.amount_fen,
-            caps: figures.caps.clone(),
+            caps: figures.caps,
         };
         // Checked before (live) or accepted before (replay): the reservation cannot be refused here unless the
         // limits changed between check and reserve, which one engine call excludes.
@@ -887,17 +887,17 @@ impl Engine {
         let entry = self.orders.get_mut(key).expect("accepted orders are known");
         entry.decided = Some(Box::new(Decided {
             id,
-            buyer: figures.buyer.clone(),
+            buyer: figures.buyer,
             year: figures.year,
-            agent: figures.agent.clone(),
-            period: figures.period.clone(),
+            agent: figures.agent,
+            period: figures.period,
             amount_fen: figures.amount_fen,
             tax_fen: figures.tax_fen,
-            channel: figures.channel.clone(),
+            channel: figures.channel,
             cleared,
             secured,
             released_at: (status == Status::Released).then_some(now),
-            lines: figures.lines.clone(),
+            lines: figures.lines,
             order: matches!(status, Status::Held | Status::AwaitingTax).then(|| Box::new(order)),
         }));
         if status == Status::Released {
@@ -1359,7 +1359,7 @@ impl Engine {
         let figures = DecisionFigures::from_stored(stored)?;
         let order = waiting.order.ok_or("the order document is missing")?;
         let decided_at = stored.decided_at.unwrap_or(at);
-        let outcome = self.accept(&order_key, &figures, decided_at, order)?;
+        let outcome = self.accept(&order_key, figures, decided_at, order)?;
         self.secure(outcome.freed, decided_at);
         if outcome.status != stored.status {
             return Err(format!("replays to {}, recorded {}", outcome.status.as_str(), stored.status.as_str()));
