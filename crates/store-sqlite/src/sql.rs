@@ -1246,6 +1246,8 @@ impl PreparedCbecBatch {
         // Compressed into one scratch buffer, zeroed once as it grows, then copied: zeroing each record's
         // worst-case output size cost more than the copy.
         let mut scratch = Vec::new();
+        // One hash table for the batch: `compress_into` allocates (and zeroes) 8 KB per body.
+        let mut table = lz4_flex::block::CompressTable::default();
         for record in &batch.records {
             let body = record.body_json.as_bytes();
             let size = u32::try_from(body.len())
@@ -1260,7 +1262,7 @@ impl PreparedCbecBatch {
                 if scratch.len() < bound {
                     scratch.resize(bound, 0);
                 }
-                let written = lz4_flex::block::compress_into(body, &mut scratch[..bound])
+                let written = lz4_flex::block::compress_into_with_table(body, &mut scratch[..bound], &mut table)
                     .map_err(|e| StoreError::Backend(format!("cbec record {}: compress body: {e}", record.seq)))?;
                 bodies_lz4.extend_from_slice(&scratch[..written]);
             }
