@@ -7,30 +7,37 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The secret behind the draws. Kept out of logs and decisions; only its fingerprint is shown.
+///
+/// Held as the HMAC keyed with it (the key's two padded blocks hashed once, not per draw) and its
+/// fingerprint (written once, not per decision).
 #[derive(Clone)]
-pub struct DrawSecret(Vec<u8>);
+pub struct DrawSecret {
+    keyed: Hmac<Sha256>,
+    fingerprint: String,
+}
 
 impl DrawSecret {
     /// At least 16 bytes, so the draw cannot be guessed by trying secrets.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<DrawSecret, String> {
+        use sha2::Digest;
         let bytes = bytes.into();
         if bytes.len() < 16 {
             return Err(format!("the draw secret must be at least 16 bytes, got {}", bytes.len()));
         }
-        Ok(DrawSecret(bytes))
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("HMAC accepts keys of any length");
+        let fingerprint = Sha256::digest(&bytes).iter().take(4).map(|b| format!("{b:02x}")).collect();
+        Ok(DrawSecret { keyed, fingerprint })
     }
 
     /// First 8 hex digits of SHA-256 of the secret: names which secret made a draw without revealing it.
     pub fn fingerprint(&self) -> String {
-        use sha2::Digest;
-        let digest = Sha256::digest(&self.0);
-        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+        self.fingerprint.clone()
     }
 
     /// A number in [0, 1) for the declaration `declarant/reference`.
     pub fn draw(&self, declarant: &str, reference: &str) -> f64 {
         // Keyed by the secret; the separator cannot occur in a USCC, so distinct pairs never collide.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(declarant.as_bytes());
         mac.update(b"/");
         mac.update(reference.as_bytes());
@@ -64,6 +71,17 @@ mod tests {
         assert_ne!(a, s.draw("91440400MA4UJ0J57H", "HQ-2"));
         let other = DrawSecret::new(b"another secret, 16+ bytes".to_vec()).unwrap();
         assert_ne!(a, other.draw("91440400MA4UJ0J57H", "HQ-1"));
+    }
+
+    #[test]
+    fn a_draw_is_the_hmac_of_the_declaration_under_the_secret() {
+        // Python: hmac.new(b"0123456789abcdef-test", b"91440400MA4UJ0J57H/HQ-1", sha256), the first 53 bits.
+        assert_eq!(secret().draw("91440400MA4UJ0J57H", "HQ-1"), 0.388413365887192);
+        // The same keyed state serves every draw: a second draw is not affected by the first.
+        let s = secret();
+        s.draw("X", "Y");
+        assert_eq!(s.draw("91440400MA4UJ0J57H", "HQ-1"), 0.388413365887192);
+        assert_eq!(s.fingerprint(), "2b476584");
     }
 
     #[test]
