@@ -312,12 +312,13 @@ impl Parser {
         self.errors.add(code, field, message);
     }
 
-    /// The object at `path`, or a type error naming what it is.
-    fn object<'v>(&mut self, value: &'v Json<'v>, path: &str, what: &str) -> Option<&'v Object<'v>> {
+    /// `value` as an object, or a `type` error naming it as `what` says (a closure: the name is only
+    /// written for the error).
+    fn object<'v>(&mut self, value: &'v Json<'v>, path: &str, what: impl FnOnce() -> String) -> Option<&'v Object<'v>> {
         match value {
             Json::Object(map) => Some(map),
             other => {
-                self.add("type", path, format!("{what} must be a JSON object, not {}", other.kind()));
+                self.add("type", path, format!("{} must be a JSON object, not {}", what(), other.kind()));
                 None
             }
         }
@@ -405,14 +406,15 @@ impl Parser {
         Some(text.to_owned())
     }
 
-    fn phone_text(&mut self, text: &str, path: &str) -> Option<String> {
+    /// A phone number at `prefix.key` (the path is only joined for the error).
+    fn phone_text(&mut self, text: &str, prefix: &str, key: &str) -> Option<String> {
         let text = text.trim();
         let count = text.chars().count();
         let allowed = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ');
         if !(5..=20).contains(&count) || !text.chars().all(allowed) || !text.chars().any(|c| c.is_ascii_digit()) {
             self.add(
                 "phone_format",
-                path,
+                join(prefix, key),
                 format!("`{text}` is not a phone number; use 5 to 20 characters of digits, `+`, `-` and spaces"),
             );
             return None;
@@ -422,7 +424,7 @@ impl Parser {
 
     fn phone(&mut self, object: &Object, key: &str, prefix: &str) -> Option<String> {
         let text = self.text(object, key, prefix)?;
-        self.phone_text(text, &join(prefix, key))
+        self.phone_text(text, prefix, key)
     }
 
     fn zone(&mut self, object: &Object, key: &str, prefix: &str) -> Option<String> {
@@ -568,7 +570,7 @@ impl Parser {
 
     fn person(&mut self, object: &Object, key: &str, phone_required: bool) -> Option<Person> {
         let value = self.field(object, key, "")?;
-        let map = self.object(value, key, &format!("`{key}`"))?;
+        let map = self.object(value, key, || format!("`{key}`"))?;
         self.unknown_fields(map, PERSON_FIELDS, key, "a person");
         let name = self.free_text(map, "name", key, 50);
         let id_type = self.text(map, "id_type", key);
@@ -592,7 +594,7 @@ impl Parser {
                 None => Some(None),
                 Some(value) => {
                     let text = self.string_value(value, "phone", key)?;
-                    self.phone_text(text, &join(key, "phone")).map(Some)
+                    self.phone_text(text, key, "phone").map(Some)
                 }
             }
         };
@@ -604,7 +606,7 @@ impl Parser {
 
     fn consignee(&mut self, object: &Object, key: &str) -> Option<Consignee> {
         let value = self.field(object, key, "")?;
-        let map = self.object(value, key, &format!("`{key}`"))?;
+        let map = self.object(value, key, || format!("`{key}`"))?;
         self.unknown_fields(map, CONSIGNEE_FIELDS, key, "a consignee");
         let name = self.free_text(map, "name", key, 50);
         let address = self.free_text(map, "address", key, 200);
@@ -620,7 +622,7 @@ impl Parser {
 
     fn item(&mut self, index: usize, value: &Json) -> Option<OrderItem> {
         let prefix = format!("items[{index}]");
-        let map = self.object(value, &prefix, "an item")?;
+        let map = self.object(value, &prefix, || "an item".to_owned())?;
         self.unknown_fields(map, ITEM_FIELDS, &prefix, "an item");
         let line = self.integer(map, "line", &prefix, 1..=u32::MAX);
         let item_no = self.free_text(map, "item_no", &prefix, 50);
@@ -745,7 +747,7 @@ pub fn parse_order(value: &Value) -> Result<Order, FieldErrors> {
 
 fn order_from(value: &Json) -> Result<Order, FieldErrors> {
     let mut p = Parser::new();
-    let Some(object) = p.object(value, "", "an order") else { return p.finish(None) };
+    let Some(object) = p.object(value, "", || "an order".to_owned()) else { return p.finish(None) };
     p.unknown_fields(object, ORDER_FIELDS, "", "an order");
     let key = p.order_key(object);
     let enterprise = p.domain_code(object, "enterprise", "", Uscc::parse);
@@ -814,7 +816,7 @@ pub fn parse_payment(value: &Value) -> Result<Payment, FieldErrors> {
 
 fn payment_from(value: &Json) -> Result<Payment, FieldErrors> {
     let mut p = Parser::new();
-    let Some(object) = p.object(value, "", "a payment") else { return p.finish(None) };
+    let Some(object) = p.object(value, "", || "a payment".to_owned()) else { return p.finish(None) };
     p.unknown_fields(object, PAYMENT_FIELDS, "", "a payment");
     let payment_company = p.domain_code(object, "payment_company", "", Uscc::parse);
     let transaction_id = p.number(object, "transaction_id", "");
@@ -842,7 +844,7 @@ pub fn parse_waybill(value: &Value) -> Result<Waybill, FieldErrors> {
 
 fn waybill_from(value: &Json) -> Result<Waybill, FieldErrors> {
     let mut p = Parser::new();
-    let Some(object) = p.object(value, "", "a waybill") else { return p.finish(None) };
+    let Some(object) = p.object(value, "", || "a waybill".to_owned()) else { return p.finish(None) };
     p.unknown_fields(object, WAYBILL_FIELDS, "", "a waybill");
     let logistics_company = p.domain_code(object, "logistics_company", "", Uscc::parse);
     let waybill_no = p.number(object, "waybill_no", "");
@@ -913,13 +915,14 @@ pub fn prefix_errors(errors: FieldErrors, prefix: &str) -> FieldErrors {
 }
 
 fn envelope(index: usize, value: Json<'_>) -> Result<Envelope<'_>, FieldErrors> {
-    let at = format!("[{index}]");
+    // The entry's path, written only for an error.
+    let at = |field: &str| format!("[{index}]{field}");
     let mut map = match value {
         Json::Object(map) => map,
         other => {
             return Err(FieldError::new(
                 "type",
-                at,
+                at(""),
                 format!("an entry must be an object with `kind` and `document`, not {}", other.kind()),
             )
             .into())
@@ -928,7 +931,7 @@ fn envelope(index: usize, value: Json<'_>) -> Result<Envelope<'_>, FieldErrors> 
     let mut errors = FieldErrors::default();
     let kind = match map.get("kind") {
         None | Some(Json::Null) => {
-            errors.add("required", format!("{at}.kind"), "`kind` is required (`order`, `payment` or `waybill`)");
+            errors.add("required", at(".kind"), "`kind` is required (`order`, `payment` or `waybill`)");
             None
         }
         Some(Json::String(text)) => {
@@ -936,25 +939,25 @@ fn envelope(index: usize, value: Json<'_>) -> Result<Envelope<'_>, FieldErrors> 
             if kind.is_none() {
                 errors.add(
                     "kind_unknown",
-                    format!("{at}.kind"),
+                    at(".kind"),
                     format!("`{text}` is not a kind of document; use `order`, `payment` or `waybill`"),
                 );
             }
             kind
         }
         Some(other) => {
-            errors.add("type", format!("{at}.kind"), format!("`kind` must be a string, not {}", other.kind()));
+            errors.add("type", at(".kind"), format!("`kind` must be a string, not {}", other.kind()));
             None
         }
     };
     let body = match map.remove("document") {
         None | Some(Json::Null) => {
-            errors.add("required", format!("{at}.document"), "`document` is required");
+            errors.add("required", at(".document"), "`document` is required");
             None
         }
         Some(body @ Json::Object(_)) => Some(body),
         Some(other) => {
-            errors.add("type", format!("{at}.document"), format!("`document` must be an object, not {}", other.kind()));
+            errors.add("type", at(".document"), format!("`document` must be an object, not {}", other.kind()));
             None
         }
     };
@@ -1043,11 +1046,26 @@ pub fn canonical_json(value: &Value) -> String {
 
 /// Hex SHA-256 of a text (of canonical JSON, for the hash of a document already written canonically).
 pub fn sha256_hex(text: &str) -> String {
-    // `{:x}` writes the digest through one buffer; `hex::encode` collects it a char at a time.
-    format!("{:x}", Sha256::digest(text.as_bytes()))
+    // Into a buffer of the right size: `{:x}` goes through the formatter two digits at a time and
+    // `hex::encode` collects chars one by one.
+    let mut digits = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(text.as_bytes()), &mut digits).expect("32 bytes are 64 hex digits");
+    String::from_utf8(digits.to_vec()).expect("hex digits are ASCII")
 }
 
 /// Hex SHA-256 of [`canonical_json`]: the same for the same document whatever its key order or spacing.
 pub fn canonical_sha256(value: &Value) -> String {
     hex::encode(Sha256::digest(canonical_json(value).as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_lowercase_digest() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
 }

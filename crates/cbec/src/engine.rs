@@ -555,8 +555,9 @@ impl Engine {
                 ));
             }
         }
-        let mut records = vec![Record::new(kind.as_str(), key.clone(), order_key.text(), json, sha256.clone())];
-        self.insert_document(document, key, sha256, now);
+        let record = Record::new(kind.as_str(), key.clone(), order_key.text(), json, sha256);
+        self.insert_document(document, key, &record.sha256, now);
+        let mut records = vec![record];
         let complete = self.orders.get(&order_key).and_then(|e| e.waiting.as_ref()).is_some_and(|w| w.is_complete());
         let mut decision = None;
         let mut released = Vec::new();
@@ -578,23 +579,30 @@ impl Engine {
         })
     }
 
-    fn insert_document(&mut self, document: Document, key: String, sha256: String, now: DateTime<Utc>) {
+    fn insert_document(&mut self, document: Document, key: String, sha256: &str, now: DateTime<Utc>) {
         let kind = document.kind();
-        let order_key = document.order_key().clone();
-        self.seen.insert(kind.as_str(), key.clone(), &sha256);
-        if !self.orders.contains_key(&order_key) {
+        self.seen.insert(kind.as_str(), key.clone(), sha256);
+        let order_key = document.order_key();
+        if !self.orders.contains_key(order_key) {
+            // The order's first document: its key is copied into the map and the incomplete set only now.
             *self.counts.entry(Status::Incomplete.as_str()).or_default() += 1;
+            self.orders.insert(order_key.clone(), OrderEntry::new());
+            self.incomplete.insert(order_key.clone());
         }
-        let entry = self.orders.entry(order_key.clone()).or_insert_with(OrderEntry::new);
+        let entry = self.orders.get_mut(order_key).expect("inserted above");
         entry.documents[doc_index(kind)] = Some(key);
-        let waiting = entry.waiting.get_or_insert_with(Box::default);
+        if entry.waiting.is_none() {
+            // Not taken live (a closed order takes no documents); kept as before for replay.
+            entry.waiting = Some(Box::default());
+            self.incomplete.insert(order_key.clone());
+        }
+        let waiting = entry.waiting.as_mut().expect("set above");
         waiting.first_seen.get_or_insert(now);
         match document {
             Document::Order(order) => waiting.order = Some(order),
             Document::Payment(payment) => waiting.payment = Some(payment),
             Document::Waybill(waybill) => waiting.waybill = Some(waybill),
         }
-        self.incomplete.insert(order_key);
     }
 
     /// Runs the checks on a complete order and decides it; returns the decision, its record (first) with the
@@ -1272,7 +1280,7 @@ impl Engine {
             let body = crate::json::Json::parse(json).map_err(|e| fail(&format!("not JSON: {e}")))?;
             let document = crate::documents::parse_json_document(doc_kind, &body)
                 .map_err(|errors| fail(&format!("the stored document no longer parses: {}", errors.0[0])))?;
-            self.insert_document(document, key.to_owned(), sha256.to_owned(), at);
+            self.insert_document(document, key.to_owned(), sha256, at);
             return Ok(());
         }
         let body: Value = serde_json::from_str(json).map_err(|e| fail(&format!("not JSON: {e}")))?;
