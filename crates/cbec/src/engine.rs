@@ -415,9 +415,10 @@ pub struct Engine {
     /// Orders with documents waiting, for the incomplete report.
     incomplete: FastSet<OrderKey>,
     /// Order id → key (ids number decided orders for the quota book and the bills).
-    by_id: FastMap<u64, OrderKey>,
+    /// Ids are given in order from 1 (`accept`), so id `n` is at index `n - 1`.
+    by_id: Vec<OrderKey>,
     /// Traceability serial prefix → order.
-    traces: FastMap<String, OrderKey>,
+    traces: FastMap<[u8; crate::trace::PREFIX_LENGTH], u64>,
     quota: QuotaBook,
     bills: TaxAccounts,
     next_id: u64,
@@ -458,7 +459,7 @@ impl Engine {
             seen: Seen::default(),
             orders: FastMap::default(),
             incomplete: FastSet::default(),
-            by_id: FastMap::default(),
+            by_id: Vec::new(),
             traces: FastMap::default(),
             quota: QuotaBook::default(),
             bills: TaxAccounts::default(),
@@ -475,6 +476,11 @@ impl Engine {
     /// Replaces the configuration; the state is kept and the new configuration applies to later steps.
     pub fn set_config(&mut self, config: Config) {
         self.config = config;
+    }
+
+    /// The key of the order with a quota and bill id.
+    fn key_of(&self, id: u64) -> Option<&OrderKey> {
+        self.by_id.get(usize::try_from(id).ok()?.checked_sub(1)?)
     }
 
     fn set_status(&mut self, key: &OrderKey, status: Status) {
@@ -833,7 +839,7 @@ impl Engine {
     fn secure(&mut self, ids: Vec<u64>, now: DateTime<Utc>) -> (Vec<Record>, Vec<String>) {
         let (mut records, mut released) = (Vec::new(), Vec::new());
         for id in ids {
-            let Some(key) = self.by_id.get(&id).cloned() else { continue };
+            let Some(key) = self.key_of(id).cloned() else { continue };
             let Some(entry) = self.orders.get_mut(&key) else { continue };
             let Some(decided) = entry.decided.as_mut() else { continue };
             decided.secured = true;
@@ -862,7 +868,8 @@ impl Engine {
     ) -> Result<Accepted, String> {
         let id = self.next_id;
         self.next_id += 1;
-        self.by_id.insert(id, key.clone());
+        self.by_id.push(key.clone());
+        debug_assert_eq!(self.by_id.len() as u64, id, "ids are given in order");
         let reservation = Reservation {
             id,
             buyer: figures.buyer.clone(),
@@ -909,7 +916,7 @@ impl Engine {
             order: matches!(status, Status::Held | Status::AwaitingTax).then(|| Box::new(order)),
         }));
         if status == Status::Released {
-            self.traces.insert(crate::trace::serial_prefix(key), key.clone());
+            self.traces.insert(crate::trace::serial_prefix_bytes(key), id);
         }
         self.set_status(key, status);
         Ok(Accepted { status, secured, freed })
@@ -1020,7 +1027,7 @@ impl Engine {
         let order = decided.order.take();
         let _ = self.quota.post(id);
         let codes = order.as_ref().map(|order| crate::trace::codes_for(&base, order)).unwrap_or_default();
-        self.traces.insert(crate::trace::serial_prefix(key), key.clone());
+        self.traces.insert(crate::trace::serial_prefix_bytes(key), id);
         self.set_status(key, Status::Released);
         let body = json!({"order": key.to_string(), "released_at": now, "trace": codes});
         let record = Record::written("release", key, crate::documents::canonical_json(&body));
@@ -1431,7 +1438,9 @@ impl Engine {
 
     /// The released order a traceability serial belongs to.
     pub fn traced(&self, serial: &str) -> Option<&OrderKey> {
-        self.traces.get(crate::trace::prefix_of_serial(serial)?)
+        let prefix: [u8; crate::trace::PREFIX_LENGTH] =
+            crate::trace::prefix_of_serial(serial)?.as_bytes().try_into().ok()?;
+        self.key_of(*self.traces.get(&prefix)?)
     }
 
     /// Orders by status.

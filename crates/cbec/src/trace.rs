@@ -114,7 +114,14 @@ fn parse_base36(text: &str) -> Option<u32> {
 
 /// The order digest every serial of the order starts with (12 base-32 characters).
 pub fn serial_prefix(order: &OrderKey) -> String {
-    base32(&Sha256::digest(format!("{}/{}", order.platform, order.order_no).as_bytes()), PREFIX_LENGTH)
+    base32(&Sha256::digest(order.text().as_bytes()), PREFIX_LENGTH)
+}
+
+/// [`serial_prefix`] as its bytes (base-32 is ASCII), as the resolver keeps it.
+pub fn serial_prefix_bytes(order: &OrderKey) -> [u8; PREFIX_LENGTH] {
+    let mut bytes = [0u8; PREFIX_LENGTH];
+    bytes.copy_from_slice(serial_prefix(order).as_bytes());
+    bytes
 }
 
 /// The order digest of a serial, when it has the form of one of ours.
