@@ -317,13 +317,9 @@ struct OrderEntry {
 }
 
 impl OrderEntry {
+    /// An order not yet seen: its first document gives it its `waiting` state.
     fn new() -> OrderEntry {
-        OrderEntry {
-            status: Status::Incomplete,
-            waiting: Some(Box::default()),
-            decided: None,
-            documents: [None, None, None],
-        }
+        OrderEntry { status: Status::Incomplete, waiting: None, decided: None, documents: [None, None, None] }
     }
 }
 
@@ -414,14 +410,13 @@ pub struct Engine {
     orders: FastMap<OrderKey, OrderEntry>,
     /// Orders with documents waiting, for the incomplete report.
     incomplete: FastSet<OrderKey>,
-    /// Order id → key (ids number decided orders for the quota book and the bills).
-    /// Ids are given in order from 1 (`accept`), so id `n` is at index `n - 1`.
+    /// Order id → key (ids number decided orders for the quota book and the bills). Ids are given in order
+    /// from 1 (`accept`): id `n` is at index `n - 1`, and the next id is one past the last.
     by_id: Vec<OrderKey>,
-    /// Traceability serial prefix → order.
+    /// Traceability serial prefix → the released order's id.
     traces: FastMap<[u8; crate::trace::PREFIX_LENGTH], u64>,
     quota: QuotaBook,
     bills: TaxAccounts,
-    next_id: u64,
     /// Set while replaying the log: releases come from their own records then, not from the step.
     replaying: bool,
     /// Counts by status, for the overview.
@@ -463,7 +458,6 @@ impl Engine {
             traces: FastMap::default(),
             quota: QuotaBook::default(),
             bills: TaxAccounts::default(),
-            next_id: 1,
             replaying: false,
             counts: BTreeMap::new(),
         }
@@ -476,6 +470,11 @@ impl Engine {
     /// Replaces the configuration; the state is kept and the new configuration applies to later steps.
     pub fn set_config(&mut self, config: Config) {
         self.config = config;
+    }
+
+    /// The id the next accepted order gets.
+    fn next_id(&self) -> u64 {
+        self.by_id.len() as u64 + 1
     }
 
     /// The key of the order with a quota and bill id.
@@ -590,15 +589,14 @@ impl Engine {
         self.seen.insert(kind.as_str(), key.clone(), sha256);
         let order_key = document.order_key();
         if !self.orders.contains_key(order_key) {
-            // The order's first document: its key is copied into the map and the incomplete set only now.
+            // The order's first document: its key is copied into the map only now.
             *self.counts.entry(Status::Incomplete.as_str()).or_default() += 1;
             self.orders.insert(order_key.clone(), OrderEntry::new());
-            self.incomplete.insert(order_key.clone());
         }
         let entry = self.orders.get_mut(order_key).expect("inserted above");
         entry.documents[doc_index(kind)] = Some(key);
         if entry.waiting.is_none() {
-            // Not taken live (a closed order takes no documents); kept as before for replay.
+            // A new order (or, in replay only, a closed one: live, a closed order takes no documents).
             entry.waiting = Some(Box::default());
             self.incomplete.insert(order_key.clone());
         }
@@ -691,7 +689,7 @@ impl Engine {
         }
         let buyer = order.buyer.id.buyer_key();
         let year = day.year();
-        let id = self.next_id;
+        let id = self.next_id();
         let reservation = Reservation {
             id,
             buyer: buyer.clone(),
@@ -866,10 +864,8 @@ impl Engine {
         now: DateTime<Utc>,
         order: Order,
     ) -> Result<Accepted, String> {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.next_id();
         self.by_id.push(key.clone());
-        debug_assert_eq!(self.by_id.len() as u64, id, "ids are given in order");
         let reservation = Reservation {
             id,
             buyer: figures.buyer.clone(),

@@ -63,10 +63,10 @@ impl<'a> Object<'a> {
         let order: &mut [u32] = if entries.len() <= SORT_ON_STACK {
             &mut on_stack[..entries.len()]
         } else {
-            // A text of at most a few hundred MB has fewer than 2^32 entries in one object.
-            on_heap.extend(0..entries.len() as u32);
+            on_heap.resize(entries.len(), 0);
             &mut on_heap
         };
+        // A text of at most a few hundred MB has fewer than 2^32 entries in one object.
         for (slot, index) in order.iter_mut().zip(0u32..) {
             *slot = index;
         }
